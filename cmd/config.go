@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
+)
+
+func newConfigCmd(app *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "config",
+		Short: "Work with the fleet config",
+	}
+	c.AddCommand(&cobra.Command{
+		Use:   "validate",
+		Short: "Check the config strictly; print ok and a summary, or every error with file:line",
+		Long: `Check the fleet config strictly: unknown keys, wrong types, duplicate or
+invalid server names, invalid hosts, durations, cron specs, time zones,
+schedule targets and holidays. Prints ok and a summary, or every error with
+file:line and exits 2. The secrets file is checked too (mode 0600).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := app.Config()
+			if err != nil {
+				return err
+			}
+			secrets, err := app.secrets()
+			if err != nil {
+				return err
+			}
+			have := 0
+			for _, s := range cfg.Servers {
+				if _, ok := secrets.Get(s.Name); ok {
+					have++
+				}
+			}
+			if app.Output == "json" {
+				return app.IO.JSON(map[string]any{"ok": true, "config": cfg.Path, "servers": len(cfg.Servers),
+					"tags": cfg.Tags(), "schedules": len(cfg.Schedules), "holidays": len(cfg.Holidays),
+					"secrets_file": cfg.SecretsFile, "servers_with_secret": have})
+			}
+			fmt.Fprintf(app.IO.Out, "ok: %s\n", cfg.Path)
+			fmt.Fprintf(app.IO.Out, "  servers:   %d (tags: %d)\n", len(cfg.Servers), len(cfg.Tags()))
+			fmt.Fprintf(app.IO.Out, "  schedules: %d, holidays: %d\n", len(cfg.Schedules), len(cfg.Holidays))
+			state := "present"
+			if _, err := os.Stat(cfg.SecretsFile); errors.Is(err, os.ErrNotExist) {
+				state = "missing"
+			}
+			fmt.Fprintf(app.IO.Out, "  secrets:   %s (%s); %d of %d servers have a secret\n", cfg.SecretsFile, state, have, len(cfg.Servers))
+			return nil
+		},
+	})
+	return c
+}
+
+// secrets loads the fleet's secrets file once per run.
+func (app *App) secrets() (*fleet.Secrets, error) {
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, err
+	}
+	return fleet.LoadSecrets(cfg.SecretsFile)
+}
+
+func lookupEnvSecret(name string) (string, bool) {
+	v, ok := os.LookupEnv(fleet.SecretEnv(name))
+	return v, ok && v != ""
+}

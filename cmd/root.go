@@ -1,0 +1,291 @@
+// Package cmd wires bbbfleet's commands: flags, targets and rendering. The
+// work itself lives in pkg/.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/bbbfleet/bbbfleet/internal/ui"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
+)
+
+// Set with -ldflags "-X github.com/bbbfleet/bbbfleet/cmd.version=..." at release.
+var (
+	version = "dev"
+	commit  = "none"
+	date    = "unknown"
+)
+
+// App is the state of one run shared by every command.
+type App struct {
+	IO *ui.IO
+
+	ConfigPath string
+	Output     string
+	Parallel   int
+	Timeout    time.Duration
+	DryRun     bool
+	Verbose    bool
+	NoColor    bool
+
+	v   *viper.Viper
+	cfg *fleet.Config
+	ctx context.Context
+}
+
+// Main runs bbbfleet with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := Run(ctx, os.Args[1:], ui.System(false))
+	if ctx.Err() != nil && code != ExitOK {
+		return ExitInterrupted
+	}
+	return code
+}
+
+// Run executes one command line and returns its exit code. Errors are
+// printed once, as "bbbfleet: error: ..." with an optional hint.
+func Run(ctx context.Context, args []string, io *ui.IO) int {
+	app := &App{IO: io, ctx: ctx}
+	root := NewRootCmd(app)
+	root.SetArgs(args)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SetIn(io.In)
+	ranCmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	runtime := ranCmd != nil && ranCmd.Annotations["ran"] == "yes"
+	code, hint := classify(err, runtime)
+	var ee *ExitError
+	if errors.As(err, &ee) && ee.Err == nil {
+		return code
+	}
+	if code == ExitInterrupted {
+		fmt.Fprintln(io.ErrOut, "bbbfleet: interrupted")
+		return code
+	}
+	printError(io, err, hint)
+	return code
+}
+
+func printError(io *ui.IO, err error, hint string) {
+	msg := err.Error()
+	lines := strings.Split(msg, "\n")
+	if len(lines) == 1 {
+		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", msg)
+	} else {
+		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %d problems:\n", len(lines))
+		for _, l := range lines {
+			fmt.Fprintf(io.ErrOut, "  %s\n", l)
+		}
+	}
+	if hint != "" {
+		fmt.Fprintf(io.ErrOut, "bbbfleet: hint: %s\n", hint)
+	}
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bbbfleet",
+		Short: "Run a fleet of BigBlueButton servers from one command line",
+		Long: `bbbfleet keeps the inventory of a BigBlueButton fleet in one validated
+YAML file and runs fleet-wide work over SSH and the BBB API: health checks,
+load, meetings, commands, and safe start and stop.
+
+Targets are server names, @tag or all. Read-only commands default to all
+servers; commands that change servers need explicit targets.`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		DisableAutoGenTag: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			cmd.Annotations = ensure(cmd.Annotations)
+			cmd.Annotations["ran"] = "yes"
+			return app.bind()
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = false
+	app.v = viper.New()
+	f := root.PersistentFlags()
+	f.StringVarP(&app.ConfigPath, "config", "c", "", "fleet config file (default: $BBBFLEET_CONFIG, ./bbbfleet.yaml, $XDG_CONFIG_HOME/bbbfleet/fleet.yaml, /etc/bbbfleet/fleet.yaml)")
+	f.StringVarP(&app.Output, "output", "o", "", "output format: table, tsv or json (some commands add nagios, prometheus); default table on a terminal, tsv on a pipe")
+	f.IntVarP(&app.Parallel, "parallel", "j", 16, "how many servers to work on at once")
+	f.DurationVar(&app.Timeout, "timeout", 30*time.Second, "deadline for each server's work")
+	f.BoolVar(&app.DryRun, "dry-run", false, "print what would change and touch nothing")
+	f.BoolVarP(&app.Verbose, "verbose", "v", false, "show the remote commands that run")
+	f.BoolVar(&app.NoColor, "no-color", false, "no colour in output (also: NO_COLOR=1)")
+	for _, name := range []string{"config", "output", "parallel", "timeout"} {
+		_ = app.v.BindPFlag(name, f.Lookup(name))
+	}
+	app.v.SetEnvPrefix("BBBFLEET")
+	app.v.AutomaticEnv()
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "tsv", "json", "nagios", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
+
+	root.AddCommand(
+		newVersionCmd(app),
+		newInitCmd(app),
+		newServersCmd(app),
+		newConfigCmd(app),
+		newExitCodesTopic(),
+	)
+	for _, add := range extraCommands {
+		root.AddCommand(add(app))
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
+	})
+	return root
+}
+
+// extraCommands are added by the files of later commands.
+var extraCommands []func(*App) *cobra.Command
+
+func ensure(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// bind applies environment overrides through viper and the colour rules.
+func (app *App) bind() error {
+	if app.NoColor {
+		app.IO.DisableColor()
+	}
+	app.ConfigPath = app.v.GetString("config")
+	app.Output = app.v.GetString("output")
+	app.Parallel = app.v.GetInt("parallel")
+	app.Timeout = app.v.GetDuration("timeout")
+	if app.Parallel < 1 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--parallel must be at least 1, got %d", app.Parallel)}
+	}
+	if app.Timeout <= 0 {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--timeout must be positive, got %s", app.Timeout)}
+	}
+	return nil
+}
+
+// Config loads the fleet config once.
+func (app *App) Config() (*fleet.Config, error) {
+	if app.cfg != nil {
+		return app.cfg, nil
+	}
+	explicit := app.ConfigPath
+	if explicit == "" && app.v != nil {
+		explicit = app.v.GetString("config")
+	}
+	path, err := fleet.Find(explicit)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := fleet.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	app.cfg = cfg
+	return cfg, nil
+}
+
+// Context is the run's context (cancelled by Ctrl-C).
+func (app *App) Context() context.Context {
+	if app.ctx == nil {
+		return context.Background()
+	}
+	return app.ctx
+}
+
+// outputFormat validates -o against what a command supports; "" means the
+// default for the stream (table on a terminal, tsv otherwise).
+func (app *App) outputFormat(allowed ...string) (string, error) {
+	o := strings.ToLower(app.Output)
+	if o == "" {
+		if app.IO.OutTTY {
+			return "table", nil
+		}
+		return "tsv", nil
+	}
+	all := append([]string{"table", "tsv", "json"}, allowed...)
+	for _, a := range all {
+		if o == a {
+			return o, nil
+		}
+	}
+	return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown output format %q; this command supports %s", app.Output, strings.Join(all, ", "))}
+}
+
+// render writes a table in the chosen format (table or tsv).
+func (app *App) render(format string, t ui.Table) error {
+	if format == "table" {
+		t.Boxed = true
+	}
+	return app.IO.Render(t)
+}
+
+// selectTargets resolves target words. Read-only commands pass
+// defaultAll=true to select every server when no target is given; commands
+// that change servers refuse to run without explicit targets.
+func (app *App) selectTargets(words []string, defaultAll bool) ([]fleet.Server, *fleet.Config, error) {
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(words) == 0 {
+		if !defaultAll {
+			return nil, nil, &ExitError{Code: ExitUsage,
+				Err:  errors.New("this command changes servers and needs explicit targets"),
+				Hint: "name servers, @tag or all; valid targets: " + strings.Join(cfg.Targets(), ", ")}
+		}
+		words = []string{"all"}
+	}
+	servers, err := cfg.Select(words)
+	if err != nil {
+		return nil, nil, err
+	}
+	return servers, cfg, nil
+}
+
+// completeTargets completes server names and @tags from the config only:
+// no network, nothing printed to stdout.
+func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	used := map[string]bool{}
+	for _, a := range args {
+		used[a] = true
+	}
+	var out []string
+	for _, t := range cfg.Targets() {
+		if used[t] || !strings.HasPrefix(t, toComplete) {
+			continue
+		}
+		desc := ""
+		if s, ok := cfg.Server(t); ok {
+			desc = s.Host
+		} else if strings.HasPrefix(t, "@") {
+			n, _ := cfg.Select([]string{t})
+			desc = fmt.Sprintf("tag: %d servers", len(n))
+		} else if t == "all" {
+			desc = fmt.Sprintf("all %d servers", len(cfg.Servers))
+		}
+		if desc != "" {
+			t += "\t" + desc
+		}
+		out = append(out, t)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}

@@ -1,0 +1,204 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/lipgloss/table"
+	"github.com/muesli/termenv"
+	"golang.org/x/term"
+)
+
+// IO carries the streams of one run and how to render on them.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY is true when Out is a terminal: tables get borders.
+	OutTTY bool
+	// Color is true when colour may be used on Out.
+	Color bool
+}
+
+// System returns the process's streams. Colour is on only for a terminal
+// and when neither NO_COLOR nor noColor says otherwise.
+func System(noColor bool) *IO {
+	tty := term.IsTerminal(int(os.Stdout.Fd()))
+	return &IO{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		OutTTY: tty,
+		Color:  tty && !noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
+	}
+}
+
+// Test returns an IO writing to the given buffers, as a pipe would.
+func Test(out, errOut io.Writer) *IO {
+	return &IO{In: strings.NewReader(""), Out: out, ErrOut: errOut}
+}
+
+// DisableColor turns colour off (for --no-color).
+func (o *IO) DisableColor() { o.Color = false }
+
+func (o *IO) renderer() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(o.Out)
+	if o.Color {
+		r.SetColorProfile(termenv.ANSI256)
+	} else {
+		r.SetColorProfile(termenv.Ascii)
+	}
+	return r
+}
+
+// Tone is the meaning of a value, for colouring.
+type Tone int
+
+// Tones, from good to bad.
+const (
+	Plain Tone = iota
+	Good
+	Warn
+	Bad
+	Faint
+)
+
+// ToneOf guesses the tone of a status word such as OK, WARNING, down.
+func ToneOf(s string) Tone {
+	w := strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(w, " (:"); i > 0 {
+		w = w[:i]
+	}
+	switch w {
+	case "ok", "up", "active", "running", "✔", "yes", "enabled", "success":
+		return Good
+	case "warning", "warn", "activating", "partial", "cordoned", "changed", "would-change":
+		return Warn
+	case "critical", "crit", "down", "error", "failed", "fail", "inactive", "✘", "unknown", "refused":
+		return Bad
+	case "-", "":
+		return Faint
+	}
+	return Plain
+}
+
+// Paint colours s by tone when colour is on.
+func (o *IO) Paint(t Tone, s string) string {
+	if !o.Color {
+		return s
+	}
+	st := o.renderer().NewStyle()
+	switch t {
+	case Good:
+		st = st.Foreground(lipgloss.Color("2"))
+	case Warn:
+		st = st.Foreground(lipgloss.Color("3"))
+	case Bad:
+		st = st.Foreground(lipgloss.Color("1")).Bold(true)
+	case Faint:
+		st = st.Faint(true)
+	default:
+		return s
+	}
+	return st.Render(s)
+}
+
+// Bold makes s bold when colour is on.
+func (o *IO) Bold(s string) string {
+	if !o.Color {
+		return s
+	}
+	return o.renderer().NewStyle().Bold(true).Render(s)
+}
+
+// Table is rows of text under a header. On a terminal it is drawn with
+// lipgloss; on a pipe it is tab-separated with a header line.
+type Table struct {
+	Headers []string
+	Rows    [][]string
+	// Footer rows (e.g. a fleet total) are set apart on a terminal.
+	Footer [][]string
+	// Tone picks a cell's colour; nil means ToneOf on status-like columns.
+	Tone func(row, col int, value string) Tone
+	// Boxed forces the lipgloss table even when not on a terminal.
+	Boxed bool
+}
+
+// Render writes the table.
+func (o *IO) Render(t Table) error {
+	if !o.OutTTY && !t.Boxed {
+		return o.tsv(t)
+	}
+	r := o.renderer()
+	all := append(append([][]string{}, t.Rows...), t.Footer...)
+	tone := t.Tone
+	if tone == nil {
+		tone = func(_, _ int, v string) Tone { return ToneOf(v) }
+	}
+	border := r.NewStyle().Faint(true)
+	tb := table.New().
+		Border(lipgloss.RoundedBorder()).
+		BorderStyle(border).
+		BorderRow(false).
+		Headers(t.Headers...).
+		Rows(all...).
+		StyleFunc(func(row, col int) lipgloss.Style {
+			st := r.NewStyle().Padding(0, 1)
+			if row == table.HeaderRow {
+				return st.Bold(true)
+			}
+			if row >= len(t.Rows) {
+				st = st.Bold(true)
+			}
+			if row < len(all) && col < len(all[row]) && o.Color {
+				switch tone(row, col, all[row][col]) {
+				case Good:
+					st = st.Foreground(lipgloss.Color("2"))
+				case Warn:
+					st = st.Foreground(lipgloss.Color("3"))
+				case Bad:
+					st = st.Foreground(lipgloss.Color("1")).Bold(true)
+				case Faint:
+					st = st.Faint(true)
+				}
+			}
+			return st
+		})
+	_, err := fmt.Fprintln(o.Out, tb.Render())
+	return err
+}
+
+func (o *IO) tsv(t Table) error {
+	clean := func(s string) string {
+		return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+	}
+	var b strings.Builder
+	write := func(row []string) {
+		for i, c := range row {
+			if i > 0 {
+				b.WriteByte('\t')
+			}
+			b.WriteString(clean(c))
+		}
+		b.WriteByte('\n')
+	}
+	write(t.Headers)
+	for _, r := range t.Rows {
+		write(r)
+	}
+	for _, r := range t.Footer {
+		write(r)
+	}
+	_, err := io.WriteString(o.Out, b.String())
+	return err
+}
+
+// JSON writes v as indented JSON with a final newline.
+func (o *IO) JSON(v any) error {
+	enc := json.NewEncoder(o.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

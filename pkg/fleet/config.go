@@ -1,0 +1,743 @@
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/bbbfleet/bbbfleet/pkg/schedule"
+)
+
+// Duration is a time.Duration written in YAML as "30s", "5m" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string and names the line on error.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a duration such as 30s or 5m", n.Line)
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: invalid duration %q (use e.g. 30s, 5m, 1h30m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration in Go notation.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// SSHSettings is how to reach a server over SSH.
+type SSHSettings struct {
+	User          string   `yaml:"user" json:"user,omitempty"`
+	Port          int      `yaml:"port" json:"port,omitempty"`
+	IdentityFile  string   `yaml:"identity_file" json:"identity_file,omitempty"`
+	KnownHosts    string   `yaml:"known_hosts" json:"known_hosts,omitempty"`
+	HostKeyPolicy string   `yaml:"host_key_policy" json:"host_key_policy,omitempty"`
+	ProxyJump     string   `yaml:"proxy_jump" json:"proxy_jump,omitempty"`
+	Timeout       Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// APISettings is how to reach a server's BBB API.
+type APISettings struct {
+	URL      string   `yaml:"url" json:"url,omitempty"`
+	Checksum string   `yaml:"checksum" json:"checksum,omitempty"`
+	Timeout  Duration `yaml:"timeout" json:"timeout,omitempty"`
+	CAFile   string   `yaml:"ca_file" json:"ca_file,omitempty"`
+}
+
+// Capacity is what a server is sized for.
+type Capacity struct {
+	Participants int `yaml:"participants" json:"participants,omitempty"`
+}
+
+// Power holds the commands, run on the admin machine, that power a server on
+// or off (e.g. [hcloud, server, poweron, bbb2]).
+type Power struct {
+	On  []string `yaml:"on" json:"on,omitempty"`
+	Off []string `yaml:"off" json:"off,omitempty"`
+}
+
+// Settings are the per-server settings that may also be set under defaults.
+type Settings struct {
+	SSH      SSHSettings `yaml:"ssh" json:"ssh"`
+	API      APISettings `yaml:"api" json:"api"`
+	Capacity Capacity    `yaml:"capacity" json:"capacity"`
+	Power    Power       `yaml:"power" json:"power"`
+}
+
+// Server is one BBB server of the fleet, with defaults merged in.
+type Server struct {
+	Name     string   `yaml:"name" json:"name"`
+	Host     string   `yaml:"host" json:"host"`
+	Tags     []string `yaml:"tags" json:"tags"`
+	Settings `yaml:",inline"`
+
+	// Line is where the server's entry starts in the config file.
+	Line int `yaml:"-" json:"-"`
+}
+
+// Scalelite is the load balancer in front of the fleet, if any.
+type Scalelite struct {
+	SSHHost   string `yaml:"ssh_host" json:"ssh_host,omitempty"`
+	Container string `yaml:"container" json:"container,omitempty"`
+}
+
+// Schedule is one cron rule.
+type Schedule struct {
+	Name    string   `yaml:"name" json:"name"`
+	Cron    string   `yaml:"cron" json:"cron"`
+	Action  string   `yaml:"action" json:"action"`
+	Targets []string `yaml:"targets" json:"targets"`
+	Drain   Duration `yaml:"drain" json:"drain,omitempty"`
+	Line    int      `yaml:"-" json:"-"`
+}
+
+// CheckThresholds are the limits of `bbbfleet check`.
+type CheckThresholds struct {
+	CertWarningDays   int      `yaml:"certificate_warning_days" json:"certificate_warning_days"`
+	CertCriticalDays  int      `yaml:"certificate_critical_days" json:"certificate_critical_days"`
+	DiskWarningPct    int      `yaml:"disk_warning_percent" json:"disk_warning_percent"`
+	DiskCriticalPct   int      `yaml:"disk_critical_percent" json:"disk_critical_percent"`
+	MemoryWarningPct  int      `yaml:"memory_warning_percent" json:"memory_warning_percent"`
+	MemoryCriticalPct int      `yaml:"memory_critical_percent" json:"memory_critical_percent"`
+	LoadWarningPerCPU float64  `yaml:"load_warning_per_core" json:"load_warning_per_core"`
+	LoadCriticalPerCP float64  `yaml:"load_critical_per_core" json:"load_critical_per_core"`
+	ClockSkewWarning  Duration `yaml:"clock_skew_warning" json:"clock_skew_warning"`
+	ClockSkewCritical Duration `yaml:"clock_skew_critical" json:"clock_skew_critical"`
+}
+
+// DefaultCheckThresholds are used for every threshold the config leaves out.
+var DefaultCheckThresholds = CheckThresholds{
+	CertWarningDays: 14, CertCriticalDays: 3,
+	DiskWarningPct: 85, DiskCriticalPct: 95,
+	MemoryWarningPct: 90, MemoryCriticalPct: 97,
+	LoadWarningPerCPU: 1.5, LoadCriticalPerCP: 3,
+	ClockSkewWarning: Duration(2 * time.Second), ClockSkewCritical: Duration(30 * time.Second),
+}
+
+// fileConfig is the YAML document as written.
+type fileConfig struct {
+	Defaults    Settings        `yaml:"defaults"`
+	Servers     []Server        `yaml:"servers"`
+	Scalelite   *Scalelite      `yaml:"scalelite"`
+	Schedules   []Schedule      `yaml:"schedules"`
+	Holidays    []string        `yaml:"holidays"`
+	SecretsFile string          `yaml:"secrets_file"`
+	Check       CheckThresholds `yaml:"check"`
+	AuditLog    string          `yaml:"audit_log"`
+}
+
+// Holiday is an inclusive range of dates on which schedules do not fire.
+type Holiday struct {
+	From, To time.Time // dates at 00:00 UTC; To is inclusive
+	Text     string
+}
+
+// Config is a loaded and validated fleet inventory.
+type Config struct {
+	Path        string          `json:"path"`
+	Defaults    Settings        `json:"defaults"`
+	Servers     []Server        `json:"servers"`
+	Scalelite   *Scalelite      `json:"scalelite,omitempty"`
+	Schedules   []Schedule      `json:"schedules"`
+	Holidays    []Holiday       `json:"-"`
+	SecretsFile string          `json:"secrets_file"`
+	Check       CheckThresholds `json:"check"`
+	AuditLog    string          `json:"audit_log"`
+}
+
+// Built-in defaults, applied after the config's own defaults.
+const (
+	DefaultSSHUser      = "root"
+	DefaultSSHPort      = 22
+	DefaultChecksum     = "sha256"
+	DefaultAPITimeout   = 10 * time.Second
+	DefaultSSHTimeout   = 10 * time.Second
+	DefaultParticipants = 250
+)
+
+// ConfigError is one problem in a config file, at a line when known.
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// ConfigErrors is every problem found in one config file.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// NotFoundError says no config file was found and where it was looked for.
+type NotFoundError struct{ Searched []string }
+
+func (e *NotFoundError) Error() string {
+	return "no fleet config found; searched: " + strings.Join(e.Searched, ", ")
+}
+
+var (
+	nameRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	tagRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	labelRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+	userRe  = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
+	lineRe  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+)
+
+// SearchPaths lists where a config is looked for, in order, after --config.
+func SearchPaths() []string {
+	var ps []string
+	if v := os.Getenv("BBBFLEET_CONFIG"); v != "" {
+		ps = append(ps, ExpandHome(v))
+	}
+	ps = append(ps, "bbbfleet.yaml")
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	if xdg == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			xdg = filepath.Join(h, ".config")
+		}
+	}
+	if xdg != "" {
+		ps = append(ps, filepath.Join(xdg, "bbbfleet", "fleet.yaml"))
+	}
+	return append(ps, "/etc/bbbfleet/fleet.yaml")
+}
+
+// Find returns the config path to use: explicit if set, else the first of
+// SearchPaths that exists.
+func Find(explicit string) (string, error) {
+	if explicit != "" {
+		return ExpandHome(explicit), nil
+	}
+	ps := SearchPaths()
+	for _, p := range ps {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", &NotFoundError{Searched: ps}
+}
+
+// ExpandHome replaces a leading ~ with the user's home directory.
+func ExpandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, p[1:])
+		}
+	}
+	return p
+}
+
+// Load reads, decodes and validates the config at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &NotFoundError{Searched: []string{path}}
+		}
+		return nil, &ConfigError{File: path, Msg: err.Error()}
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates config bytes; path is used in messages and to
+// resolve relative paths.
+func Parse(path string, data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlErrors(path, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, ConfigErrors{{File: path, Line: 1, Msg: "the config is empty; run `bbbfleet init` for a commented starter"}}
+	}
+	var fc fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		return nil, yamlErrors(path, err)
+	}
+	v := &validator{file: path, root: root.Content[0]}
+	cfg := v.build(&fc)
+	if len(v.errs) > 0 {
+		return nil, v.errs
+	}
+	return cfg, nil
+}
+
+// yamlErrors turns yaml.v3 errors into file:line errors with plain words.
+func yamlErrors(path string, err error) error {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out ConfigErrors
+	for _, m := range msgs {
+		m = strings.TrimSpace(m)
+		ce := &ConfigError{File: path, Msg: m}
+		if sm := lineRe.FindStringSubmatch(m); sm != nil {
+			fmt.Sscanf(sm[1], "%d", &ce.Line)
+			ce.Msg = sm[2]
+		}
+		ce.Msg = friendlyYAML(ce.Msg)
+		out = append(out, ce)
+	}
+	return out
+}
+
+var (
+	unknownFieldRe = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+	cannotRe       = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+)
+
+// sectionKeys names the keys allowed in each section, for "did you mean" help.
+var sectionKeys = map[string]string{
+	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, secrets_file, check, audit_log",
+	"fleet.Server":          "name, host, tags, ssh, api, capacity, power",
+	"fleet.Settings":        "ssh, api, capacity, power",
+	"fleet.SSHSettings":     "user, port, identity_file, known_hosts, host_key_policy, proxy_jump, timeout",
+	"fleet.APISettings":     "url, checksum, timeout, ca_file",
+	"fleet.Capacity":        "participants",
+	"fleet.Power":           "on, off",
+	"fleet.Scalelite":       "ssh_host, container",
+	"fleet.Schedule":        "name, cron, action, targets, drain",
+	"fleet.CheckThresholds": "certificate_warning_days, certificate_critical_days, disk_warning_percent, disk_critical_percent, memory_warning_percent, memory_critical_percent, load_warning_per_core, load_critical_per_core, clock_skew_warning, clock_skew_critical",
+}
+
+func friendlyYAML(m string) string {
+	if sm := unknownFieldRe.FindStringSubmatch(m); sm != nil {
+		if keys, ok := sectionKeys[sm[2]]; ok {
+			return fmt.Sprintf("unknown key %q (valid here: %s)", sm[1], keys)
+		}
+		return fmt.Sprintf("unknown key %q", sm[1])
+	}
+	if sm := cannotRe.FindStringSubmatch(m); sm != nil {
+		want := sm[3]
+		switch {
+		case strings.HasPrefix(want, "int"), strings.HasPrefix(want, "float"):
+			want = "a number"
+		case want == "string":
+			want = "a string"
+		case want == "bool":
+			want = "true or false"
+		case strings.HasPrefix(want, "[]"):
+			want = "a list"
+		default:
+			want = "a mapping (" + strings.TrimPrefix(want, "fleet.") + ")"
+		}
+		kind := map[string]string{"str": "a string", "int": "a number", "float": "a number", "map": "a mapping", "seq": "a list", "bool": "a boolean"}[sm[1]]
+		if kind == "" {
+			kind = sm[1]
+		}
+		if sm[2] != "" && sm[1] != "map" && sm[1] != "seq" {
+			kind += fmt.Sprintf(" (%q)", sm[2])
+		}
+		return fmt.Sprintf("expected %s, got %s", want, kind)
+	}
+	return m
+}
+
+type validator struct {
+	file string
+	root *yaml.Node
+	errs ConfigErrors
+}
+
+func (v *validator) errf(line int, format string, args ...any) {
+	v.errs = append(v.errs, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// node finds the YAML node at a path of mapping keys (string) and sequence
+// indexes (int); it returns the deepest node found so that a line can always
+// be named.
+func (v *validator) node(path ...any) *yaml.Node {
+	n := v.root
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return n
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return n
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || p >= len(n.Content) {
+				return n
+			}
+			n = n.Content[p]
+		}
+	}
+	return n
+}
+
+func (v *validator) line(path ...any) int { return v.node(path...).Line }
+
+func (v *validator) build(fc *fileConfig) *Config {
+	cfg := &Config{
+		Path:      v.file,
+		Defaults:  fc.Defaults,
+		Scalelite: fc.Scalelite,
+		Schedules: fc.Schedules,
+		Check:     fc.Check,
+		AuditLog:  fc.AuditLog,
+	}
+	v.settings(&cfg.Defaults, "defaults")
+	if len(fc.Servers) == 0 {
+		v.errf(v.line("servers"), "no servers: list at least one under `servers:` (name and host)")
+	}
+	seen := map[string]int{}
+	for i, s := range fc.Servers {
+		s.Line = v.line("servers", i)
+		switch {
+		case s.Name == "":
+			v.errf(s.Line, "server %d has no name", i+1)
+		case !nameRe.MatchString(s.Name):
+			v.errf(v.line("servers", i, "name"), "server name %q is not valid: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", s.Name)
+		}
+		if prev, dup := seen[s.Name]; dup && s.Name != "" {
+			v.errf(v.line("servers", i, "name"), "duplicate server name %q (first defined at line %d)", s.Name, prev)
+		} else {
+			seen[s.Name] = v.line("servers", i, "name")
+		}
+		if s.Host == "" {
+			v.errf(s.Line, "server %q has no host", s.Name)
+		} else if !validHost(s.Host) {
+			v.errf(v.line("servers", i, "host"), "server %q: host %q is not a valid host name or IP address", s.Name, s.Host)
+		}
+		for j, t := range s.Tags {
+			if !tagRe.MatchString(t) || t == "all" {
+				v.errf(v.line("servers", i, "tags", j), "server %q: tag %q is not valid: use lower-case letters, digits, '.', '_' and '-' (and not \"all\")", s.Name, t)
+			}
+		}
+		v.settings(&s.Settings, "servers", i)
+		s.Settings = merge(s.Settings, cfg.Defaults)
+		if s.API.URL == "" {
+			s.API.URL = "https://" + hostForURL(s.Host) + "/bigbluebutton/api/"
+		}
+		cfg.Servers = append(cfg.Servers, s)
+	}
+	// Schedules.
+	names := map[string]bool{}
+	for i := range cfg.Schedules {
+		sc := &cfg.Schedules[i]
+		sc.Line = v.line("schedules", i)
+		if sc.Name == "" {
+			v.errf(sc.Line, "schedule %d has no name", i+1)
+		} else if names[sc.Name] {
+			v.errf(v.line("schedules", i, "name"), "duplicate schedule name %q", sc.Name)
+		}
+		names[sc.Name] = true
+		if _, err := schedule.ParseSpec(sc.Cron); err != nil {
+			v.errf(v.line("schedules", i, "cron"), "schedule %q: %v", sc.Name, err)
+		}
+		switch sc.Action {
+		case "start", "stop", "restart":
+		default:
+			v.errf(v.line("schedules", i, "action"), "schedule %q: action %q is not one of start, stop, restart", sc.Name, sc.Action)
+		}
+		if len(sc.Targets) == 0 {
+			v.errf(sc.Line, "schedule %q has no targets (server names, @tag or all)", sc.Name)
+		}
+		for j, t := range sc.Targets {
+			if _, err := cfg.Select([]string{t}); err != nil {
+				v.errf(v.line("schedules", i, "targets", j), "schedule %q: %v", sc.Name, err)
+			}
+		}
+	}
+	// Holidays.
+	for i, h := range fc.Holidays {
+		hd, err := ParseHoliday(h)
+		if err != nil {
+			v.errf(v.line("holidays", i), "%v", err)
+			continue
+		}
+		cfg.Holidays = append(cfg.Holidays, hd)
+	}
+	// Secrets file beside the config unless set.
+	cfg.SecretsFile = fc.SecretsFile
+	if cfg.SecretsFile == "" {
+		cfg.SecretsFile = filepath.Join(filepath.Dir(v.file), "secrets.yaml")
+	} else {
+		cfg.SecretsFile = v.resolve(fc.SecretsFile)
+	}
+	if cfg.AuditLog != "" {
+		cfg.AuditLog = v.resolve(cfg.AuditLog)
+	}
+	v.check(&cfg.Check)
+	if cfg.Scalelite != nil && cfg.Scalelite.SSHHost != "" && !validHost(cfg.Scalelite.SSHHost) {
+		v.errf(v.line("scalelite", "ssh_host"), "scalelite: ssh_host %q is not a valid host name or IP address", cfg.Scalelite.SSHHost)
+	}
+	return cfg
+}
+
+func (v *validator) resolve(p string) string {
+	p = ExpandHome(p)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(v.file), p)
+	}
+	return p
+}
+
+// settings validates one Settings block; path locates it in the document.
+func (v *validator) settings(s *Settings, path ...any) {
+	at := func(p ...any) int { return v.line(append(append([]any{}, path...), p...)...) }
+	if s.SSH.Port < 0 || s.SSH.Port > 65535 {
+		v.errf(at("ssh", "port"), "ssh port %d is out of range 1-65535", s.SSH.Port)
+	}
+	if s.SSH.User != "" && !userRe.MatchString(s.SSH.User) {
+		v.errf(at("ssh", "user"), "ssh user %q is not a valid user name", s.SSH.User)
+	}
+	switch s.SSH.HostKeyPolicy {
+	case "", "strict", "accept-new":
+	default:
+		v.errf(at("ssh", "host_key_policy"), "host_key_policy %q is not one of strict, accept-new", s.SSH.HostKeyPolicy)
+	}
+	if s.SSH.ProxyJump != "" && !validJump(s.SSH.ProxyJump) {
+		v.errf(at("ssh", "proxy_jump"), "proxy_jump %q is not [user@]host[:port]", s.SSH.ProxyJump)
+	}
+	if s.API.Checksum != "" {
+		switch s.API.Checksum {
+		case "sha1", "sha256", "sha384", "sha512":
+		default:
+			v.errf(at("api", "checksum"), "api checksum %q is not one of sha1, sha256, sha384, sha512", s.API.Checksum)
+		}
+	}
+	if s.API.URL != "" {
+		if !strings.HasPrefix(s.API.URL, "https://") && !strings.HasPrefix(s.API.URL, "http://") {
+			v.errf(at("api", "url"), "api url %q must start with https:// or http://", s.API.URL)
+		} else if !strings.HasSuffix(s.API.URL, "/") {
+			s.API.URL += "/"
+		}
+	}
+	if s.Capacity.Participants < 0 {
+		v.errf(at("capacity", "participants"), "capacity participants must not be negative")
+	}
+	s.SSH.IdentityFile = ExpandHome(s.SSH.IdentityFile)
+	s.SSH.KnownHosts = ExpandHome(s.SSH.KnownHosts)
+	if s.API.CAFile != "" {
+		s.API.CAFile = v.resolve(s.API.CAFile)
+	}
+}
+
+func (v *validator) check(c *CheckThresholds) {
+	d := DefaultCheckThresholds
+	if c.CertWarningDays == 0 {
+		c.CertWarningDays = d.CertWarningDays
+	}
+	if c.CertCriticalDays == 0 {
+		c.CertCriticalDays = d.CertCriticalDays
+	}
+	if c.DiskWarningPct == 0 {
+		c.DiskWarningPct = d.DiskWarningPct
+	}
+	if c.DiskCriticalPct == 0 {
+		c.DiskCriticalPct = d.DiskCriticalPct
+	}
+	if c.MemoryWarningPct == 0 {
+		c.MemoryWarningPct = d.MemoryWarningPct
+	}
+	if c.MemoryCriticalPct == 0 {
+		c.MemoryCriticalPct = d.MemoryCriticalPct
+	}
+	if c.LoadWarningPerCPU == 0 {
+		c.LoadWarningPerCPU = d.LoadWarningPerCPU
+	}
+	if c.LoadCriticalPerCP == 0 {
+		c.LoadCriticalPerCP = d.LoadCriticalPerCP
+	}
+	if c.ClockSkewWarning == 0 {
+		c.ClockSkewWarning = d.ClockSkewWarning
+	}
+	if c.ClockSkewCritical == 0 {
+		c.ClockSkewCritical = d.ClockSkewCritical
+	}
+	pct := func(name string, p int) {
+		if p < 0 || p > 100 {
+			v.errf(v.line("check", name), "check: %s %d is not a percentage (0-100)", name, p)
+		}
+	}
+	pct("disk_warning_percent", c.DiskWarningPct)
+	pct("disk_critical_percent", c.DiskCriticalPct)
+	pct("memory_warning_percent", c.MemoryWarningPct)
+	pct("memory_critical_percent", c.MemoryCriticalPct)
+	if c.CertCriticalDays > c.CertWarningDays {
+		v.errf(v.line("check", "certificate_critical_days"), "check: certificate_critical_days (%d) is more than certificate_warning_days (%d)", c.CertCriticalDays, c.CertWarningDays)
+	}
+	if c.DiskCriticalPct < c.DiskWarningPct {
+		v.errf(v.line("check", "disk_critical_percent"), "check: disk_critical_percent (%d) is below disk_warning_percent (%d)", c.DiskCriticalPct, c.DiskWarningPct)
+	}
+}
+
+// merge fills every unset field of s from d, then from the built-in defaults.
+func merge(s, d Settings) Settings {
+	str := func(a *string, b, builtin string) {
+		if *a == "" {
+			*a = b
+		}
+		if *a == "" {
+			*a = builtin
+		}
+	}
+	str(&s.SSH.User, d.SSH.User, DefaultSSHUser)
+	if s.SSH.Port == 0 {
+		s.SSH.Port = d.SSH.Port
+	}
+	if s.SSH.Port == 0 {
+		s.SSH.Port = DefaultSSHPort
+	}
+	str(&s.SSH.IdentityFile, d.SSH.IdentityFile, "")
+	str(&s.SSH.KnownHosts, d.SSH.KnownHosts, "")
+	str(&s.SSH.HostKeyPolicy, d.SSH.HostKeyPolicy, "strict")
+	str(&s.SSH.ProxyJump, d.SSH.ProxyJump, "")
+	if s.SSH.Timeout == 0 {
+		s.SSH.Timeout = d.SSH.Timeout
+	}
+	if s.SSH.Timeout == 0 {
+		s.SSH.Timeout = Duration(DefaultSSHTimeout)
+	}
+	str(&s.API.URL, d.API.URL, "")
+	str(&s.API.Checksum, d.API.Checksum, DefaultChecksum)
+	str(&s.API.CAFile, d.API.CAFile, "")
+	if s.API.Timeout == 0 {
+		s.API.Timeout = d.API.Timeout
+	}
+	if s.API.Timeout == 0 {
+		s.API.Timeout = Duration(DefaultAPITimeout)
+	}
+	if s.Capacity.Participants == 0 {
+		s.Capacity.Participants = d.Capacity.Participants
+	}
+	if s.Capacity.Participants == 0 {
+		s.Capacity.Participants = DefaultParticipants
+	}
+	if len(s.Power.On) == 0 {
+		s.Power.On = d.Power.On
+	}
+	if len(s.Power.Off) == 0 {
+		s.Power.Off = d.Power.Off
+	}
+	return s
+}
+
+// validHost reports whether h is an IP address or an RFC 1123 host name.
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		if !labelRe.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+func validJump(j string) bool {
+	if at := strings.LastIndex(j, "@"); at >= 0 {
+		if !userRe.MatchString(j[:at]) {
+			return false
+		}
+		j = j[at+1:]
+	}
+	if h, p, err := net.SplitHostPort(j); err == nil {
+		var port int
+		if _, err := fmt.Sscanf(p, "%d", &port); err != nil || port < 1 || port > 65535 {
+			return false
+		}
+		j = h
+	}
+	return validHost(j)
+}
+
+func hostForURL(h string) string {
+	if ip := net.ParseIP(h); ip != nil && ip.To4() == nil {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// ParseHoliday parses "2026-12-21" or an inclusive range "2026-12-21/2027-01-06".
+func ParseHoliday(s string) (Holiday, error) {
+	from, to, isRange := strings.Cut(strings.TrimSpace(s), "/")
+	f, err := time.Parse(time.DateOnly, strings.TrimSpace(from))
+	if err != nil {
+		return Holiday{}, fmt.Errorf("holiday %q is not a date (YYYY-MM-DD) or range (YYYY-MM-DD/YYYY-MM-DD)", s)
+	}
+	t := f
+	if isRange {
+		t, err = time.Parse(time.DateOnly, strings.TrimSpace(to))
+		if err != nil {
+			return Holiday{}, fmt.Errorf("holiday %q: end %q is not a date (YYYY-MM-DD)", s, to)
+		}
+		if t.Before(f) {
+			return Holiday{}, fmt.Errorf("holiday %q ends before it starts", s)
+		}
+	}
+	return Holiday{From: f, To: t, Text: s}, nil
+}
+
+// Server returns the server with the given name.
+func (c *Config) Server(name string) (*Server, bool) {
+	for i := range c.Servers {
+		if c.Servers[i].Name == name {
+			return &c.Servers[i], true
+		}
+	}
+	return nil, false
+}
+
+// Tags returns every tag used in the fleet, in order of first use.
+func (c *Config) Tags() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range c.Servers {
+		for _, t := range s.Tags {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}

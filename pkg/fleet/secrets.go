@@ -1,0 +1,112 @@
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SecretEnv is the environment variable that overrides a server's secret:
+// BBBFLEET_SECRET_ + the name upper-cased with '-' and '.' as '_'.
+func SecretEnv(name string) string {
+	r := strings.NewReplacer("-", "_", ".", "_")
+	return "BBBFLEET_SECRET_" + strings.ToUpper(r.Replace(name))
+}
+
+// Secrets maps server names to API secrets. It is never printed or logged.
+type Secrets struct {
+	Path   string
+	values map[string]string
+}
+
+// LoadSecrets reads the secrets file. A missing file is an empty set; a file
+// that group or others may read is refused.
+func LoadSecrets(path string) (*Secrets, error) {
+	s := &Secrets{Path: path, values: map[string]string{}}
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("secrets file has mode %04o: group or others can read it; run `chmod 600 %s`", fi.Mode().Perm(), path)}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return s, nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s.values); err != nil {
+		return nil, yamlErrors(path, err)
+	}
+	return s, nil
+}
+
+// Get returns the secret of a server: its environment variable first, then
+// the file.
+func (s *Secrets) Get(name string) (string, bool) {
+	if v, ok := os.LookupEnv(SecretEnv(name)); ok && v != "" {
+		return v, true
+	}
+	v, ok := s.values[name]
+	return v, ok && v != ""
+}
+
+// FromFile returns the secret stored in the file, ignoring the environment.
+func (s *Secrets) FromFile(name string) string { return s.values[name] }
+
+// Set changes a secret in memory; Save writes it.
+func (s *Secrets) Set(name, secret string) { s.values[name] = secret }
+
+// Save writes the secrets file atomically with mode 0600.
+func (s *Secrets) Save() error {
+	names := make([]string, 0, len(s.values))
+	for n := range s.values {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.WriteString("# bbbfleet API secrets, written by `bbbfleet secret fetch`. Keep this file mode 0600.\n")
+	for _, n := range names {
+		v, _ := yaml.Marshal(map[string]string{n: s.values[n]})
+		b.Write(v)
+	}
+	dir := filepath.Dir(s.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".secrets-*.yaml")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.Path)
+}
