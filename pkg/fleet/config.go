@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	goccyparser "github.com/goccy/go-yaml/parser"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bbbfleet/bbbfleet/pkg/schedule"
@@ -272,6 +273,9 @@ func Load(path string) (*Config, error) {
 func Parse(path string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
+		if se := syntaxError(path, data); se != nil {
+			return nil, ConfigErrors{se}
+		}
 		return nil, yamlErrors(path, err)
 	}
 	if len(root.Content) == 0 {
@@ -289,6 +293,26 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, v.errs
 	}
 	return cfg, nil
+}
+
+var goccyPosRe = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)$`)
+
+// syntaxError locates a YAML syntax error precisely. yaml.v3 reports the
+// line where the enclosing block starts, not where the problem is, so the
+// position comes from goccy/go-yaml's parser instead.
+func syntaxError(path string, data []byte) *ConfigError {
+	_, err := goccyparser.ParseBytes(data, 0)
+	if err == nil {
+		return nil
+	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	sm := goccyPosRe.FindStringSubmatch(strings.TrimSpace(first))
+	if sm == nil {
+		return nil
+	}
+	ce := &ConfigError{File: path, Msg: "YAML syntax error at column " + sm[2] + ": " + sm[3]}
+	fmt.Sscanf(sm[1], "%d", &ce.Line)
+	return ce
 }
 
 // yamlErrors turns yaml.v3 errors into file:line errors with plain words.
