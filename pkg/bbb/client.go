@@ -268,6 +268,14 @@ func (c *Client) get(ctx context.Context, call, rawURL string) ([]byte, time.Dur
 		return nil, elapsed, &HTTPStatusError{Server: c.Server, Call: call, StatusCode: resp.StatusCode,
 			HTML: looksHTML(body, resp.Header.Get("Content-Type"))}
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		of := ""
+		if resp.ContentLength >= 0 {
+			of = fmt.Sprintf(" of %d", resp.ContentLength)
+		}
+		return nil, elapsed, &MalformedXMLError{Server: c.Server, Call: call,
+			Err: fmt.Errorf("connection closed after %d%s bytes (truncated body)", len(body), of)}
+	}
 	if err != nil {
 		return nil, elapsed, classifyTransport(err, c.Server, call, host, elapsed)
 	}
