@@ -1,0 +1,101 @@
+// Command bbbsim is the ForceCommand of the OpenSSH test servers: it runs
+// the client's command ($SSH_ORIGINAL_COMMAND) through the simulated BBB
+// server whose state is in DIR/state.json, as the login user ($USER), and
+// exits with the command's status. Commands the simulation does not know
+// run for real, so a test can prove that an injected command would run.
+//
+//	bbbsim --state DIR
+//	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S]
+//	       [--sudo USER=nopasswd|password]...
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"os/user"
+	"strings"
+	"syscall"
+
+	"github.com/bbbfleet/bbbfleet/internal/sim"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	if len(args) > 0 && args[0] == "init" {
+		return initState(args[1:])
+	}
+	fs := flag.NewFlagSet("bbbsim", flag.ContinueOnError)
+	dir := fs.String("state", "", "state directory (holds state.json)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(os.Stderr, "bbbsim: --state DIR is required")
+		return 2
+	}
+	cmdline := os.Getenv("SSH_ORIGINAL_COMMAND")
+	if strings.TrimSpace(cmdline) == "" {
+		fmt.Fprintln(os.Stderr, "interactive shell not supported")
+		return 1
+	}
+	login := os.Getenv("USER")
+	if login == "" {
+		if u, err := user.Current(); err == nil {
+			login = u.Username
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	h := sim.NewHost(sim.NewFileStore(*dir), sim.Options{FallbackToRealExec: true})
+	return h.Exec(ctx, cmdline, login, os.Stdin, os.Stdout, os.Stderr)
+}
+
+type kvFlags []string
+
+func (k *kvFlags) String() string     { return strings.Join(*k, ",") }
+func (k *kvFlags) Set(v string) error { *k = append(*k, v); return nil }
+
+func initState(args []string) int {
+	fs := flag.NewFlagSet("bbbsim init", flag.ContinueOnError)
+	dir := fs.String("state", "", "state directory to create")
+	name := fs.String("name", "", "server name")
+	hostname := fs.String("hostname", "", "host name (default: the name)")
+	release := fs.String("release", "", "BBB release, e.g. 3.0.4")
+	secret := fs.String("secret", "", "API secret")
+	var sudo kvFlags
+	fs.Var(&sudo, "sudo", "USER=nopasswd|password (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" || *name == "" {
+		fmt.Fprintln(os.Stderr, "bbbsim init: --state and --name are required")
+		return 2
+	}
+	s := sim.DefaultState(*name)
+	if *hostname != "" {
+		s.Hostname = *hostname
+	}
+	if *release != "" {
+		s.Release = *release
+	}
+	if *secret != "" {
+		s.Secret = *secret
+	}
+	for _, kv := range sudo {
+		u, mode, ok := strings.Cut(kv, "=")
+		if !ok || (mode != sim.SudoNoPasswd && mode != sim.SudoPassword) {
+			fmt.Fprintf(os.Stderr, "bbbsim init: --sudo %q: want USER=nopasswd or USER=password\n", kv)
+			return 2
+		}
+		s.SudoUsers[u] = mode
+	}
+	if err := sim.WriteState(*dir, s); err != nil {
+		fmt.Fprintln(os.Stderr, "bbbsim init:", err)
+		return 1
+	}
+	return 0
+}
