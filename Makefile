@@ -1,0 +1,31 @@
+# bbbfleet: the few targets a newcomer needs.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/bbbfleet/bbbfleet/cmd.version=$(VERSION) -X github.com/bbbfleet/bbbfleet/cmd.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo none) -X github.com/bbbfleet/bbbfleet/cmd.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+.PHONY: build test demo completions man lint bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bbbfleet .
+
+test:
+	$(GO) test -race -count=1 ./...
+
+demo:
+	$(GO) run . demo
+
+completions:
+	$(GO) run . generate --completions completions
+
+man:
+	$(GO) run . generate --man man
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin dist man

@@ -1,0 +1,45 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/bbbfleet/bbbfleet/internal/ui"
+)
+
+// TestCompletionsCurrent fails when completions/ is stale: run `make completions`.
+func TestCompletionsCurrent(t *testing.T) {
+	var out, errOut bytes.Buffer
+	root := NewRootCmd(&App{IO: ui.Test(&out, &errOut)})
+	files, err := CompletionScripts(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join("..", "completions", name))
+		if err != nil {
+			t.Fatalf("%v: run `make completions`", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("completions/%s is stale: run `make completions`", name)
+		}
+	}
+}
+
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	code := Run(t.Context(), []string{"generate", "--man", dir}, ui.Test(&out, &errOut))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "bbbfleet-servers.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(".TH \"BBBFLEET\" \"1\" \"Jan 2026\"")) {
+		t.Errorf("man page header not reproducible:\n%s", data[:200])
+	}
+}

@@ -1,0 +1,82 @@
+package fleet
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMergesDefaults(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte(`
+defaults:
+  ssh: {user: bbbadmin, port: 2222, identity_file: ~/.ssh/id_ed25519}
+  api: {checksum: sha512, timeout: 3s}
+servers:
+  - {name: bbb1, host: bbb1.example.org, tags: [pool]}
+  - name: bbb2
+    host: "2001:db8::2"
+    ssh: {port: 22, user: root}
+    api: {url: "https://lb.example.org/bigbluebutton/api"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, b2 := cfg.Servers[0], cfg.Servers[1]
+	if b1.SSH.User != "bbbadmin" || b1.SSH.Port != 2222 || b1.API.Checksum != "sha512" || b1.API.Timeout.D() != 3*time.Second {
+		t.Errorf("bbb1 defaults not merged: %+v", b1.Settings)
+	}
+	if strings.HasPrefix(b1.SSH.IdentityFile, "~") {
+		t.Errorf("~ not expanded: %s", b1.SSH.IdentityFile)
+	}
+	if b1.API.URL != "https://bbb1.example.org/bigbluebutton/api/" {
+		t.Errorf("bbb1 api url %s", b1.API.URL)
+	}
+	if b2.SSH.User != "root" || b2.SSH.Port != 22 || b2.API.URL != "https://lb.example.org/bigbluebutton/api/" {
+		t.Errorf("bbb2 overrides lost: %+v", b2.Settings)
+	}
+	if b1.SSH.HostKeyPolicy != "strict" || b1.Capacity.Participants != DefaultParticipants {
+		t.Errorf("built-in defaults missing: %+v", b1.Settings)
+	}
+	if cfg.SecretsFile != "secrets.yaml" {
+		t.Errorf("secrets file %q", cfg.SecretsFile)
+	}
+	if cfg.Check.CertWarningDays != 14 || cfg.Check.ClockSkewWarning.D() != 2*time.Second {
+		t.Errorf("check defaults: %+v", cfg.Check)
+	}
+}
+
+func TestParseErrorsHaveLines(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("servers:\n  - {name: a, host: a.example.org}\n  - {name: a, host: 'x y'}\n"))
+	var ces ConfigErrors
+	if !errors.As(err, &ces) || len(ces) != 2 {
+		t.Fatalf("err = %v", err)
+	}
+	for _, ce := range ces {
+		if ce.Line != 3 || ce.File != "f.yaml" {
+			t.Errorf("error %v not at f.yaml:3", ce)
+		}
+	}
+}
+
+func TestHoliday(t *testing.T) {
+	h, err := ParseHoliday("2026-12-21/2027-01-06")
+	if err != nil || h.From.Day() != 21 || h.To.Year() != 2027 {
+		t.Fatalf("%+v %v", h, err)
+	}
+	if _, err := ParseHoliday("2026-02-30"); err == nil {
+		t.Error("Feb 30 accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("servers:\n  - {name: a, host: a.example.org}\n"))
+	f.Add([]byte("schedules:\n  - {name: x, cron: 'CRON_TZ=', action: start, targets: [all]}\nservers: [{name: a, host: b}]\n"))
+	f.Add([]byte("defaults: {ssh: {timeout: 5s}}\nservers:\n- name: a\n  host: 1.2.3.4\n  tags: [x]\nholidays: ['2026-01-01/2026-01-02']\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data)
+		if err == nil && len(cfg.Servers) == 0 {
+			t.Fatal("a config without servers was accepted")
+		}
+	})
+}

@@ -1,0 +1,120 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Result is the outcome of one operation on one server.
+type Result[T any] struct {
+	Server   Server
+	Value    T
+	Err      error
+	Duration time.Duration
+}
+
+// RunOptions bound a fleet-wide operation.
+type RunOptions struct {
+	// Parallel is how many servers are worked on at once (default 16).
+	Parallel int
+	// Timeout bounds each server's operation (0: only the parent context).
+	Timeout time.Duration
+}
+
+// ErrTimeout is returned for a server whose operation outlived its deadline.
+type ErrTimeout struct {
+	Server  string
+	Timeout time.Duration
+}
+
+func (e *ErrTimeout) Error() string {
+	return fmt.Sprintf("%s: no answer within %s (raise --timeout if the server is just slow)", e.Server, e.Timeout)
+}
+
+// Run applies fn to every server with at most opts.Parallel at once and
+// returns the results in the servers' order, whatever order they finish in.
+// Each call gets its own deadline; a call that ignores its context is
+// abandoned when the deadline passes, so one hanging server never delays
+// the others or the whole run by more than the timeout. When ctx is
+// cancelled (Ctrl-C), servers not yet started are not started and their
+// results carry ctx.Err().
+func Run[T any](ctx context.Context, servers []Server, opts RunOptions, fn func(ctx context.Context, s Server) (T, error)) []Result[T] {
+	par := opts.Parallel
+	if par < 1 {
+		par = 16
+	}
+	results := make([]Result[T], len(servers))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		results[i].Server = s
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			results[i].Err = ctx.Err()
+			continue
+		}
+		if ctx.Err() != nil { // both were ready: cancellation wins
+			<-sem
+			results[i].Err = ctx.Err()
+			continue
+		}
+		wg.Add(1)
+		go func(i int, s Server) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = runOne(ctx, s, opts.Timeout, fn)
+		}(i, s)
+	}
+	wg.Wait()
+	return results
+}
+
+func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn func(context.Context, Server) (T, error)) (res Result[T]) {
+	res.Server = s
+	start := time.Now()
+	ctx, cancel := parent, context.CancelFunc(func() {})
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(parent, timeout)
+	}
+	defer cancel()
+	type out struct {
+		v   T
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- out{err: fmt.Errorf("%s: internal error: %v", s.Name, r)}
+			}
+		}()
+		v, err := fn(ctx, s)
+		done <- out{v, err}
+	}()
+	select {
+	case o := <-done:
+		res.Value, res.Err = o.v, o.err
+		if res.Err != nil && ctx.Err() == context.DeadlineExceeded && parent.Err() == nil {
+			res.Err = &ErrTimeout{Server: s.Name, Timeout: timeout}
+		}
+	case <-ctx.Done():
+		// Give the operation a moment to notice its context and return
+		// its own (more precise) error, then abandon it.
+		select {
+		case o := <-done:
+			res.Value, res.Err = o.v, o.err
+		case <-time.After(100 * time.Millisecond):
+			res.Err = ctx.Err()
+		}
+		if parent.Err() != nil {
+			res.Err = parent.Err()
+		} else if res.Err == nil || ctx.Err() == context.DeadlineExceeded {
+			res.Err = &ErrTimeout{Server: s.Name, Timeout: timeout}
+		}
+	}
+	res.Duration = time.Since(start)
+	return res
+}
