@@ -171,7 +171,9 @@ func (h *Host) serveAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if s.Refuse || s.unitState("nginx") != UnitActive {
+	// After `bbb-conf --stop` nginx answers 502 (reference §1); nginx
+	// stopped on its own (systemctl stop nginx) means nobody answers.
+	if s.Refuse || !s.Stopped && s.unitState("nginx") != UnitActive {
 		resetConn(w)
 		return
 	}

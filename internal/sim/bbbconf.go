@@ -240,7 +240,7 @@ func (c *cmd) setBBB(start bool) int {
 
 // apiUp reports whether bbb-web answers behind nginx.
 func apiUp(s State) bool {
-	return !s.Stopped && s.unitState("bbb-web") == UnitActive && s.unitState("nginx") == UnitActive
+	return !s.Stopped && s.unitState("bbb-web") == UnitActive
 }
 
 // CheckReport renders `bbb-conf --check` for s: a configuration summary,
@@ -278,7 +278,7 @@ func CheckReport(s State) string {
 	if len(notRunning) > 0 {
 		fmt.Fprintf(&b, "# Not running:  %s\n", strings.Join(notRunning, " "))
 	}
-	if !apiUp(s) {
+	if !apiUp(s) || s.unitState("nginx") != UnitActive {
 		fmt.Fprintf(&b, "# Error: Could not connect to the configured hostname/IP address\n#\n#    https://%s/\n#\n# If your BigBlueButton server is behind a firewall, see FAQ.\n\n", s.Hostname)
 	}
 	if memMB < 3940 {
