@@ -206,15 +206,15 @@ func TestShellQuotingAndOperators(t *testing.T) {
 		t.Fatal("demo mode created a real file")
 	}
 	for cmd, want := range map[string]string{
-		"true && echo yes || echo no":                 "yes\n",
-		"false && echo yes || echo no":                "no\n",
-		"echo $(hostname)-$(nproc)":                   "bbb1.example.org-8\n",
-		"bbb-conf --status | grep -c active":          "17\n",
-		"cat /proc/loadavg":                           "0.42 0.35 0.30 2/380 48213\n",
-		"date +%s; date -u +%s.%N":                    "1772458528\n1772458528.000000000\n",
+		"true && echo yes || echo no":                  "yes\n",
+		"false && echo yes || echo no":                 "no\n",
+		"echo $(hostname)-$(nproc)":                    "bbb1.example.org-8\n",
+		"bbb-conf --status | grep -c active":           "17\n",
+		"cat /proc/loadavg":                            "0.42 0.35 0.30 2/380 48213\n",
+		"date +%s; date -u +%s.%N":                     "1772458528\n1772458528.000000000\n",
 		"echo hi > /tmp/sim-should-not-exist; echo ok": "ok\n",
-		"systemctl is-active nginx bbb-web":           "active\nactive\n",
-		"command -v bbb-conf":                         "/usr/bin/bbb-conf\n",
+		"systemctl is-active nginx bbb-web":            "active\nactive\n",
+		"command -v bbb-conf":                          "/usr/bin/bbb-conf\n",
 	} {
 		out, errOut, st := run(t, h, "bbbadmin", cmd)
 		if out != want || st != 0 {
