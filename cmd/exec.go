@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,8 @@ func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 		}
 	}
 	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: app.Parallel, Timeout: app.Timeout})
+	// BBBFLEET_SSH_CONFIG points at another ssh_config file, or "none".
+	env.SSHConfigFile = os.Getenv("BBBFLEET_SSH_CONFIG")
 	if app.Verbose {
 		var mu sync.Mutex
 		env.Trace = func(server, line string) {

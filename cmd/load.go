@@ -1,0 +1,270 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bbbfleet/bbbfleet/internal/ui"
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
+)
+
+func init() { extraCommands = append(extraCommands, newLoadCmd) }
+
+const loadCounts = `What the numbers count (from each server's getMeetings):
+  MEETINGS   meetings that are not breakout rooms
+  BREAKOUTS  breakout rooms (BBB lists them as meetings of their own)
+  USERS      sum of participantCount over all meetings and breakout rooms:
+             everyone, moderators included; a user in a breakout room is
+             counted in the breakout room, not in its parent
+  MODS       sum of moderatorCount (a subset of USERS)
+  LISTEN     sum of listenerCount: users in listen-only audio
+  VOICE      sum of voiceParticipantCount: users in audio with a microphone
+  VIDEO      sum of videoCount: webcam streams
+  UTIL       USERS as a percentage of capacity.participants
+  SCALELITE  the load Scalelite's poller would record (multiplier 1): the sum
+             over non-breakout meetings of participantCount + moderatorCount,
+             a meeting younger than 15 minutes counting as at least 15
+Users who left linger in these counts for up to about a minute.`
+
+// loadJSON is the stable -o json schema of `bbbfleet load`, per server and
+// for the fleet total.
+type loadJSON struct {
+	Server        string   `json:"server,omitempty"`
+	State         string   `json:"state,omitempty"`
+	Error         string   `json:"error,omitempty"`
+	Meetings      int      `json:"meetings"`
+	BreakoutRooms int      `json:"breakout_rooms"`
+	Participants  int      `json:"participants"`
+	Moderators    int      `json:"moderators"`
+	ListenOnly    int      `json:"listen_only"`
+	Voice         int      `json:"voice"`
+	Video         int      `json:"video"`
+	Capacity      int      `json:"capacity"`
+	Utilization   float64  `json:"utilization"`
+	ScaleliteLoad float64  `json:"scalelite_load"`
+	LatencyMS     *float64 `json:"latency_ms,omitempty"`
+}
+
+type loadReport struct {
+	Time    time.Time  `json:"time"`
+	Servers []loadJSON `json:"servers"`
+	Total   struct {
+		loadJSON
+		ServersUp     int  `json:"servers_up"`
+		ServersFailed int  `json:"servers_failed"`
+		Partial       bool `json:"partial"`
+	} `json:"total"`
+}
+
+func newLoadCmd(app *App) *cobra.Command {
+	var watch time.Duration
+	cmd := &cobra.Command{
+		Use:   "load [TARGETS]",
+		Short: "Meetings, participants, voice and video per server, with fleet totals",
+		Long: `Poll getMeetings on every selected server in parallel and show each
+server's load and a fleet total. A server that does not answer is shown as
+down or error with the reason, and the total says it is partial.
+
+` + loadCounts + `
+
+Formats: table (terminal), tsv (pipe), json, prometheus (text exposition
+format for node_exporter's textfile collector).
+
+EXIT STATUS
+  0 when every server answered, 1 when any failed, 2 on usage errors.`,
+		Example: `  bbbfleet load
+  bbbfleet load @pool -o json
+  bbbfleet load -o prometheus > /var/lib/node_exporter/textfile/bbb.prom
+  bbbfleet load --watch 10s`,
+		Args:              cobra.ArbitraryArgs,
+		ValidArgsFunction: app.completeTargets,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := app.outputFormat("prometheus")
+			if err != nil {
+				return err
+			}
+			servers, _, err := app.selectTargets(args, true)
+			if err != nil {
+				return err
+			}
+			env, err := app.newEnv(true)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			if watch <= 0 {
+				return app.loadOnce(env, servers, format)
+			}
+			if watch < time.Second {
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--watch interval %s is too short; use 1s or more", watch)}
+			}
+			ctx := app.Context()
+			for {
+				if app.IO.OutTTY {
+					fmt.Fprint(app.IO.Out, "\x1b[H\x1b[2J")
+					fmt.Fprintf(app.IO.Out, "bbbfleet load, every %s (Ctrl-C to stop) - %s\n", watch, time.Now().Format("15:04:05"))
+				}
+				err := app.loadOnce(env, servers, format)
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err != nil && !isSilent(err) {
+					return err
+				}
+				if !app.IO.OutTTY {
+					fmt.Fprintln(app.IO.Out)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(watch):
+				}
+			}
+		},
+	}
+	cmd.Flags().DurationVar(&watch, "watch", 0, "redraw every INTERVAL until Ctrl-C (default 5s when given without a value)")
+	cmd.Flags().Lookup("watch").NoOptDefVal = "5s"
+	return cmd
+}
+
+func isSilent(err error) bool {
+	ee, ok := err.(*ExitError)
+	return ok && ee.Err == nil
+}
+
+func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) error {
+	now := time.Now()
+	results := env.Load(app.Context(), servers, now)
+	if err := app.Context().Err(); err != nil {
+		return err
+	}
+	rep := buildLoadReport(results, now)
+	switch format {
+	case "json":
+		if err := app.IO.JSON(rep); err != nil {
+			return err
+		}
+	case "prometheus":
+		if err := ui.WritePrometheus(app.IO.Out, loadGauges(rep)); err != nil {
+			return err
+		}
+	default:
+		t := ui.Table{Headers: []string{"SERVER", "STATE", "MEETINGS", "BREAKOUTS", "USERS", "MODS", "LISTEN", "VOICE", "VIDEO", "UTIL", "SCALELITE"}}
+		row := func(j loadJSON, name, state string) []string {
+			if state != fleet.StateUp && name != "TOTAL" {
+				return []string{name, state + ": " + j.Error, "-", "-", "-", "-", "-", "-", "-", "-", "-"}
+			}
+			return []string{name, state, itoa(j.Meetings), itoa(j.BreakoutRooms), itoa(j.Participants), itoa(j.Moderators),
+				itoa(j.ListenOnly), itoa(j.Voice), itoa(j.Video), fmt.Sprintf("%.0f%%", j.Utilization*100), fmt.Sprintf("%g", j.ScaleliteLoad)}
+		}
+		for _, j := range rep.Servers {
+			t.Rows = append(t.Rows, row(j, j.Server, j.State))
+		}
+		totalState := fmt.Sprintf("%d/%d up", rep.Total.ServersUp, len(rep.Servers))
+		if rep.Total.Partial {
+			totalState = "partial: " + totalState
+		}
+		t.Footer = [][]string{row(rep.Total.loadJSON, "TOTAL", totalState)}
+		if err := app.render(format, t); err != nil {
+			return err
+		}
+	}
+	if rep.Total.ServersFailed > 0 {
+		if format == "table" || format == "tsv" {
+			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %d of %d servers did not answer; the totals are partial\n", rep.Total.ServersFailed, len(rep.Servers))
+		}
+		return silentExit(ExitFailed)
+	}
+	return nil
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *loadReport {
+	rep := &loadReport{Time: now.UTC().Truncate(time.Second), Servers: []loadJSON{}}
+	for _, r := range results {
+		j := loadJSON{Server: r.Server.Name, Capacity: r.Server.Capacity.Participants}
+		sl := r.Value
+		if r.Err != nil {
+			j.State, j.Error = fleet.LoadState(r.Err), bbb.Reason(r.Err)
+			if sl != nil && sl.Reason != "" {
+				j.State, j.Error = sl.State, sl.Reason
+			}
+			rep.Total.ServersFailed++
+		} else {
+			l := sl.Load
+			ms := float64(sl.Latency.Microseconds()) / 1000
+			j = loadJSON{Server: r.Server.Name, State: fleet.StateUp, Meetings: l.Meetings, BreakoutRooms: l.BreakoutRooms,
+				Participants: l.Participants, Moderators: l.Moderators, ListenOnly: l.ListenOnly, Voice: l.Voice, Video: l.Video,
+				Capacity: sl.Capacity, Utilization: round3(sl.Utilization), ScaleliteLoad: l.ScaleliteLoad, LatencyMS: &ms}
+			rep.Total.ServersUp++
+			t := &rep.Total
+			t.Meetings += l.Meetings
+			t.BreakoutRooms += l.BreakoutRooms
+			t.Participants += l.Participants
+			t.Moderators += l.Moderators
+			t.ListenOnly += l.ListenOnly
+			t.Voice += l.Voice
+			t.Video += l.Video
+			t.Capacity += sl.Capacity
+			t.ScaleliteLoad += l.ScaleliteLoad
+		}
+		rep.Servers = append(rep.Servers, j)
+	}
+	if rep.Total.Capacity > 0 {
+		rep.Total.Utilization = round3(float64(rep.Total.Participants) / float64(rep.Total.Capacity))
+	}
+	rep.Total.Partial = rep.Total.ServersFailed > 0
+	return rep
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+func loadGauges(rep *loadReport) []ui.Gauge {
+	type fig struct {
+		name, help string
+		val        func(j loadJSON) float64
+	}
+	figs := []fig{
+		{"bbbfleet_meetings", "Meetings that are not breakout rooms.", func(j loadJSON) float64 { return float64(j.Meetings) }},
+		{"bbbfleet_breakout_rooms", "Breakout rooms.", func(j loadJSON) float64 { return float64(j.BreakoutRooms) }},
+		{"bbbfleet_participants", "Users in all meetings and breakout rooms, moderators included.", func(j loadJSON) float64 { return float64(j.Participants) }},
+		{"bbbfleet_moderators", "Moderators (a subset of participants).", func(j loadJSON) float64 { return float64(j.Moderators) }},
+		{"bbbfleet_listen_only", "Users in listen-only audio.", func(j loadJSON) float64 { return float64(j.ListenOnly) }},
+		{"bbbfleet_voice", "Users in audio with a microphone.", func(j loadJSON) float64 { return float64(j.Voice) }},
+		{"bbbfleet_video", "Webcam streams.", func(j loadJSON) float64 { return float64(j.Video) }},
+		{"bbbfleet_capacity_participants", "Configured capacity in participants.", func(j loadJSON) float64 { return float64(j.Capacity) }},
+		{"bbbfleet_utilization_ratio", "Participants divided by capacity.", func(j loadJSON) float64 { return j.Utilization }},
+		{"bbbfleet_scalelite_load", "Load as Scalelite's poller computes it (multiplier 1).", func(j loadJSON) float64 { return j.ScaleliteLoad }},
+	}
+	up := ui.Gauge{Name: "bbbfleet_up", Help: "1 when the server's getMeetings answered, else 0."}
+	for _, j := range rep.Servers {
+		v := 0.0
+		if j.State == fleet.StateUp {
+			v = 1
+		}
+		up.Samples = append(up.Samples, ui.Sample{Labels: map[string]string{"server": j.Server}, Value: v})
+	}
+	gs := []ui.Gauge{up}
+	for _, f := range figs {
+		g := ui.Gauge{Name: f.name, Help: f.help}
+		for _, j := range rep.Servers {
+			if j.State == fleet.StateUp {
+				g.Samples = append(g.Samples, ui.Sample{Labels: map[string]string{"server": j.Server}, Value: f.val(j)})
+			}
+		}
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+// listFailures prints a line per failed server to stderr.
+func (app *App) listFailures(names, reasons []string) {
+	for i := range names {
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], strings.TrimPrefix(reasons[i], names[i]+": "))
+	}
+}

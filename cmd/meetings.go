@@ -1,0 +1,146 @@
+package cmd
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bbbfleet/bbbfleet/internal/ui"
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
+)
+
+func init() { extraCommands = append(extraCommands, newMeetingsCmd) }
+
+// meetingJSON is the stable -o json schema of `bbbfleet meetings`.
+type meetingJSON struct {
+	Server          string    `json:"server"`
+	Name            string    `json:"name"`
+	MeetingID       string    `json:"meeting_id"`
+	InternalID      string    `json:"internal_id"`
+	Participants    int       `json:"participants"`
+	Moderators      int       `json:"moderators"`
+	ListenOnly      int       `json:"listen_only"`
+	Voice           int       `json:"voice"`
+	Video           int       `json:"video"`
+	Created         time.Time `json:"created"`
+	RunningSeconds  int64     `json:"running_seconds"`
+	Recording       bool      `json:"recording"`
+	IsBreakout      bool      `json:"is_breakout"`
+	ParentMeetingID string    `json:"parent_meeting_id,omitempty"`
+}
+
+func newMeetingsCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "meetings [TARGETS]",
+		Short: "The meetings running across the fleet",
+		Long: `List every meeting on the selected servers, largest first: server, name,
+meeting ID, participants (moderators included), voice, video streams,
+listen-only users, moderators, how long it has run (from createTime),
+whether it records, and a breakout room's parent meeting.
+
+EXIT STATUS
+  0 when every server answered, 1 when any failed (its meetings are missing
+  from the list), 2 on usage errors.`,
+		Args:              cobra.ArbitraryArgs,
+		ValidArgsFunction: app.completeTargets,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := app.outputFormat()
+			if err != nil {
+				return err
+			}
+			servers, _, err := app.selectTargets(args, true)
+			if err != nil {
+				return err
+			}
+			env, err := app.newEnv(true)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			now := time.Now()
+			results := env.Load(app.Context(), servers, now)
+			if err := app.Context().Err(); err != nil {
+				return err
+			}
+			var list []meetingJSON
+			var failed, reasons []string
+			for _, r := range results {
+				if r.Err != nil {
+					failed = append(failed, r.Server.Name)
+					reasons = append(reasons, bbb.Reason(r.Err))
+					continue
+				}
+				for _, m := range r.Value.Meetings {
+					j := meetingJSON{Server: r.Server.Name, Name: m.MeetingName, MeetingID: m.MeetingID, InternalID: m.InternalMeetingID,
+						Participants: m.ParticipantCount, Moderators: m.ModeratorCount, ListenOnly: m.ListenerCount,
+						Voice: m.VoiceParticipantCount, Video: m.VideoCount, Recording: m.Recording,
+						IsBreakout: m.IsBreakout, ParentMeetingID: m.ParentMeetingID}
+					if c := m.Created(); !c.IsZero() {
+						j.Created = c.UTC()
+						j.RunningSeconds = int64(now.Sub(c).Seconds())
+					}
+					list = append(list, j)
+				}
+			}
+			sort.SliceStable(list, func(i, k int) bool { return list[i].Participants > list[k].Participants })
+			if format == "json" {
+				if list == nil {
+					list = []meetingJSON{}
+				}
+				if err := app.IO.JSON(list); err != nil {
+					return err
+				}
+			} else {
+				t := ui.Table{Headers: []string{"SERVER", "NAME", "MEETING ID", "USERS", "VOICE", "VIDEO", "LISTEN", "MODS", "RUNNING", "REC", "PARENT"}}
+				for _, j := range list {
+					rec, running := "no", "-"
+					if j.Recording {
+						rec = "yes"
+					}
+					if j.RunningSeconds > 0 {
+						running = (time.Duration(j.RunningSeconds) * time.Second).String()
+					}
+					parent := ""
+					if j.IsBreakout {
+						parent = j.ParentMeetingID
+						if n := nameOf(results, j.Server, j.ParentMeetingID); n != "" {
+							parent = n
+						}
+					}
+					t.Rows = append(t.Rows, []string{j.Server, j.Name, j.MeetingID, itoa(j.Participants), itoa(j.Voice), itoa(j.Video),
+						itoa(j.ListenOnly), itoa(j.Moderators), running, rec, parent})
+				}
+				t.Tone = func(_, _ int, _ string) ui.Tone { return ui.Plain }
+				if err := app.render(format, t); err != nil {
+					return err
+				}
+				if len(list) == 0 && format == "table" {
+					fmt.Fprintln(app.IO.Out, "no meetings running")
+				}
+			}
+			if len(failed) > 0 {
+				app.listFailures(failed, reasons)
+				return silentExit(ExitFailed)
+			}
+			return nil
+		},
+	}
+}
+
+// nameOf finds a parent meeting's name by its internal ID on one server.
+func nameOf(rs []fleet.Result[*fleet.ServerLoad], server, internalID string) string {
+	for _, r := range rs {
+		if r.Server.Name != server || r.Value == nil {
+			continue
+		}
+		for _, m := range r.Value.Meetings {
+			if m.InternalMeetingID == internalID {
+				return m.MeetingName
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,75 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
+)
+
+// Server states in load results.
+const (
+	StateUp    = "up"
+	StateDown  = "down"
+	StateError = "error"
+)
+
+// ServerLoad is one server's answer to getMeetings, summed up.
+type ServerLoad struct {
+	State    string
+	Reason   string // short reason when not up
+	Load     bbb.Load
+	Capacity int
+	// Utilization is Participants / Capacity (0 when capacity is unset).
+	Utilization float64
+	Meetings    []bbb.Meeting
+	Latency     time.Duration
+}
+
+// Load polls getMeetings on every server in parallel. A server that fails
+// is reported with its state and reason; its error is in the Result too.
+func (e *Env) Load(ctx context.Context, servers []Server, now time.Time) []Result[*ServerLoad] {
+	return Run(ctx, servers, e.Opts, func(ctx context.Context, s Server) (*ServerLoad, error) {
+		sl := &ServerLoad{Capacity: s.Capacity.Participants}
+		c, err := e.API(s)
+		if err != nil {
+			sl.State, sl.Reason = StateError, "no API secret"
+			return sl, err
+		}
+		start := time.Now()
+		ms, err := c.GetMeetings(ctx)
+		sl.Latency = time.Since(start)
+		if err != nil {
+			sl.State, sl.Reason = LoadState(err), bbb.Reason(err)
+			return sl, err
+		}
+		sl.State = StateUp
+		sl.Meetings = ms
+		sl.Load = bbb.Summarize(ms, now)
+		if sl.Capacity > 0 {
+			sl.Utilization = float64(sl.Load.Participants) / float64(sl.Capacity)
+		}
+		return sl, nil
+	})
+}
+
+// LoadState says whether an API error means the server is down (no
+// answer, or nginx without bbb-web behind it) or answering wrongly.
+func LoadState(err error) string {
+	var te *bbb.TransportError
+	var he *bbb.HTTPStatusError
+	switch {
+	case errors.As(err, &te):
+		return StateDown
+	case errors.As(err, &he) && he.StatusCode >= 500:
+		return StateDown
+	case errors.Is(err, context.DeadlineExceeded):
+		return StateDown
+	}
+	var to *ErrTimeout
+	if errors.As(err, &to) {
+		return StateDown
+	}
+	return StateError
+}
