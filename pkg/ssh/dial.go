@@ -1,0 +1,220 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/melbahja/goph"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// maxSessions bounds the sessions one Client runs at once, below
+// OpenSSH's default MaxSessions of 10; further Runs wait for a slot.
+const maxSessions = 8
+
+// Client is one SSH connection to one server (through its jump hosts, if
+// any), reused for every Run. It is safe for concurrent use.
+type Client struct {
+	name  string
+	user  string
+	addr  string
+	gc    *goph.Client
+	jumps []*gossh.Client // outermost first
+	sem   chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Name is the server name errors are prefixed with.
+func (c *Client) Name() string { return c.name }
+
+// User is the remote login user.
+func (c *Client) User() string { return c.user }
+
+// Addr is the host:port connected to (after ~/.ssh/config).
+func (c *Client) Addr() string { return c.addr }
+
+// Goph returns the underlying goph client (for SFTP uploads). Its
+// RunContext must not be used: it leaks a goroutine and ignores Sudo;
+// use Run.
+func (c *Client) Goph() *goph.Client { return c.gc }
+
+// Close closes the connection and those to the jump hosts.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.closeErr = c.gc.Client.Close()
+		for i := len(c.jumps) - 1; i >= 0; i-- {
+			c.jumps[i].Close()
+		}
+		if c.closeErr != nil && errors.Is(c.closeErr, net.ErrClosed) {
+			c.closeErr = nil
+		}
+	})
+	return c.closeErr
+}
+
+// Dial connects and authenticates to the server cfg describes, checking
+// its host key (and those of the jump hosts) against known_hosts. The TCP
+// connect and the SSH handshake of every hop finish within cfg.Timeout (or
+// ctx's deadline, if earlier); cancelling ctx aborts the dial.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	r, err := resolve(cfg)
+	if err != nil {
+		name := cfg.Name
+		if name == "" {
+			name = cfg.Host
+		}
+		return nil, fmt.Errorf("%s: ssh: %w", name, err)
+	}
+	hk, err := loadHostKeys(r.knownHosts, r.policy)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ssh: %w", r.name, err)
+	}
+	var jumps []*gossh.Client
+	closeJumps := func() {
+		for i := len(jumps) - 1; i >= 0; i-- {
+			jumps[i].Close()
+		}
+	}
+	var via *gossh.Client
+	for _, ep := range r.jumps {
+		jc, err := dialHop(ctx, r, hk, ep, via, true)
+		if err != nil {
+			closeJumps()
+			return nil, err
+		}
+		jumps = append(jumps, jc)
+		via = jc
+	}
+	sc, err := dialHop(ctx, r, hk, r.target, via, false)
+	if err != nil {
+		closeJumps()
+		return nil, err
+	}
+	gc := &goph.Client{Client: sc, Config: &goph.Config{
+		User:     r.target.user,
+		Addr:     r.target.hostname,
+		Port:     uint(r.target.port),
+		Timeout:  r.timeout,
+		Callback: hk.callback(r.name),
+	}}
+	return &Client{
+		name:  r.name,
+		user:  r.target.user,
+		addr:  r.target.addr(),
+		gc:    gc,
+		jumps: jumps,
+		sem:   make(chan struct{}, maxSessions),
+	}, nil
+}
+
+// dialHop opens one SSH connection to ep, directly or through via.
+func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *gossh.Client, isJump bool) (*gossh.Client, error) {
+	addr := ep.addr()
+	what := addr
+	if isJump {
+		what = "jump host " + addr
+	} else if via != nil {
+		what = addr + " (via jump host)"
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%s: ssh: %s: %s", r.name, what, fmt.Sprintf(format, args...))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, err)
+	}
+
+	a := loadAuth(ep, r.agent, r.timeout)
+	defer a.close()
+	if len(a.signers) == 0 {
+		return nil, fmt.Errorf("%s: ssh: no usable key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
+	}
+
+	start := time.Now()
+	deadline := start.Add(r.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	hctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	var conn net.Conn
+	var err error
+	if via == nil {
+		d := net.Dialer{Timeout: r.timeout}
+		conn, err = d.DialContext(hctx, "tcp", addr)
+	} else {
+		conn, err = via.DialContext(hctx, "tcp", addr)
+	}
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, ctx.Err())
+		case hctx.Err() != nil || isTimeout(err):
+			return nil, fail("TCP connect timed out after %s", roundDur(time.Since(start)))
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return nil, fail("connection refused (is sshd running there, and is the port right?)")
+		default:
+			return nil, fail("connect: %v", err)
+		}
+	}
+
+	// The handshake must finish by the deadline: a server that accepts
+	// TCP but never sends its banner must not hang us. A TCP conn takes a
+	// deadline; a channel through a jump host does not, so a timer closes
+	// the conn in both cases.
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(hctx, func() { conn.Close() })
+
+	ccfg := &gossh.ClientConfig{
+		User:              ep.user,
+		Auth:              a.methods(),
+		HostKeyCallback:   hk.callback(r.name),
+		HostKeyAlgorithms: hk.algorithms(addr),
+		Timeout:           r.timeout,
+	}
+	sc, chans, reqs, err := gossh.NewClientConn(conn, addr, ccfg)
+	stopped := stop()
+	if err == nil && !stopped {
+		// The deadline fired just as the handshake completed.
+		sc.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		conn.Close()
+		var hke *HostKeyError
+		switch {
+		case errors.As(err, &hke):
+			return nil, hke
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, ctx.Err())
+		case hctx.Err() != nil || isTimeout(err):
+			return nil, fail("SSH handshake timed out after %s (TCP connected, but the server sent no SSH banner or stalled)", roundDur(time.Since(start)))
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			return nil, fmt.Errorf("%s: ssh: no accepted key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, fail("SSH handshake timed out after %s", roundDur(time.Since(start)))
+		default:
+			return nil, fail("%v", err)
+		}
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return gossh.NewClient(sc, chans, reqs), nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func roundDur(d time.Duration) time.Duration {
+	return d.Round(10 * time.Millisecond)
+}

@@ -1,0 +1,311 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Command is one remote command. Exactly one of Argv and Script is set.
+type Command struct {
+	// Argv is the command and its arguments; every word is shell-quoted,
+	// so values from the config or the user arrive as literal arguments.
+	Argv []string
+	// Sudo runs the command as root through "sudo -n --" when the login
+	// user is not root. sudo must not want a password (ErrSudoPassword).
+	Sudo bool
+	// Stdin, when set, is copied to the command's standard input.
+	Stdin io.Reader
+	// Stdout and Stderr, when set, receive the output live, in addition
+	// to Result.Stdout and Result.Stderr.
+	Stdout, Stderr io.Writer
+	// Script is an alternative to Argv: a shell script built by this tool
+	// itself (never from unvalidated input). It is sent as the SSH command
+	// line as is, or, with Sudo, as "sudo -n -- sh -c SCRIPT".
+	Script string
+}
+
+// Result is what a finished (or cancelled) command produced.
+type Result struct {
+	Stdout, Stderr []byte
+	ExitStatus     int // -1 when no status was received
+	Duration       time.Duration
+}
+
+// ExitError is a remote command that exited with a non-zero status. Run
+// returns it together with the Result.
+type ExitError struct {
+	Name   string // server name
+	Status int
+	Stderr string
+	Signal string // set when the command was killed by a signal, e.g. "KILL"
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s: remote command exited with status %d", e.Name, e.Status)
+	if e.Signal != "" {
+		msg = fmt.Sprintf("%s: remote command killed by signal %s", e.Name, e.Signal)
+	}
+	if s := summarize(e.Stderr); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+// ErrSudoPassword is matched (errors.Is) by the error Run returns when sudo
+// asks for a password. The error itself reads "bbb3: sudo on bbb3 wants a
+// password; allow passwordless sudo for USER (NOPASSWD) or connect as root".
+var ErrSudoPassword = errors.New("sudo wants a password")
+
+type sudoPasswordError struct {
+	name, user string
+	exit       *ExitError
+}
+
+func (e *sudoPasswordError) Error() string {
+	return fmt.Sprintf("%s: sudo on %s wants a password; allow passwordless sudo for %s (NOPASSWD) or connect as root",
+		e.name, e.name, e.user)
+}
+
+func (e *sudoPasswordError) Unwrap() []error { return []error{ErrSudoPassword, e.exit} }
+
+// Quote returns argv as one POSIX shell command line, each word quoted so
+// that the remote shell passes it as one literal argument.
+func Quote(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		q, err := syntax.Quote(a, syntax.LangPOSIX)
+		if err != nil {
+			// Non-printable bytes: single quotes are literal in POSIX sh.
+			q = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		words[i] = q
+	}
+	return strings.Join(words, " ")
+}
+
+// commandLine builds the remote command line for cmd.
+func (c *Client) commandLine(cmd Command) (string, error) {
+	sudo := cmd.Sudo && c.user != "root"
+	switch {
+	case len(cmd.Argv) > 0 && cmd.Script != "":
+		return "", errors.New("command has both Argv and Script")
+	case len(cmd.Argv) > 0:
+		if cmd.Argv[0] == "" {
+			return "", errors.New("empty command name")
+		}
+		for _, a := range cmd.Argv {
+			if strings.ContainsRune(a, 0) {
+				return "", errors.New("argument contains a NUL byte")
+			}
+		}
+		argv := cmd.Argv
+		if sudo {
+			argv = append([]string{"sudo", "-n", "--"}, argv...)
+		}
+		return Quote(argv), nil
+	case cmd.Script != "":
+		if strings.ContainsRune(cmd.Script, 0) {
+			return "", errors.New("script contains a NUL byte")
+		}
+		if sudo {
+			return Quote([]string{"sudo", "-n", "--", "sh", "-c", cmd.Script}), nil
+		}
+		return cmd.Script, nil
+	default:
+		return "", errors.New("empty command")
+	}
+}
+
+// Run runs cmd in a new session on the connection and waits for it.
+//
+// A non-zero exit returns the Result and an *ExitError. When ctx ends
+// first, the remote process group is sent SIGKILL, the session is closed,
+// and Run returns (within about a second) the output so far with an error
+// wrapping ctx.Err(). The session is always closed.
+//
+// OpenSSH honours the kill for non-root logins (also through sudo) but
+// refuses it for forced commands and, up to at least OpenSSH 9.2, for root
+// logins ("session signalling requires privilege separation"): there the
+// remote command runs on until it ends or writes to its closed output.
+func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
+	start := time.Now()
+	res := &Result{ExitStatus: -1}
+	line, err := c.commandLine(cmd)
+	if err != nil {
+		return res, fmt.Errorf("%s: ssh: %w", c.name, err)
+	}
+	ctxErr := func() error { return fmt.Errorf("%s: ssh: %w", c.name, ctx.Err()) }
+
+	// A slot, so that parallel Runs never exceed sshd's MaxSessions.
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return res, ctxErr()
+	}
+	release := func() { <-c.sem }
+
+	// Opening a session waits for the server; do it under ctx.
+	type opened struct {
+		s   *gossh.Session
+		err error
+	}
+	och := make(chan opened, 1)
+	go func() {
+		s, err := c.gc.NewSession()
+		och <- opened{s, err}
+	}()
+	var sess *gossh.Session
+	select {
+	case o := <-och:
+		if o.err != nil {
+			release()
+			return res, fmt.Errorf("%s: ssh: opening session: %w", c.name, o.err)
+		}
+		sess = o.s
+	case <-ctx.Done():
+		// Clean up once the server answers (or the connection dies).
+		go func() {
+			if o := <-och; o.s != nil {
+				o.s.Close()
+			}
+			release()
+		}()
+		return res, ctxErr()
+	}
+	defer release()
+	defer sess.Close()
+
+	var outBuf, errBuf syncBuffer
+	var userMu sync.Mutex // the caller may pass one writer for both
+	sess.Stdout = teeWriter(&outBuf, cmd.Stdout, &userMu)
+	sess.Stderr = teeWriter(&errBuf, cmd.Stderr, &userMu)
+	var stdin io.WriteCloser
+	if cmd.Stdin != nil {
+		// Our own copy, so Wait never waits for the caller's reader.
+		if stdin, err = sess.StdinPipe(); err != nil {
+			return res, fmt.Errorf("%s: ssh: %w", c.name, err)
+		}
+	}
+	if err := sess.Start(line); err != nil {
+		return res, fmt.Errorf("%s: ssh: starting command: %w", c.name, err)
+	}
+	if stdin != nil {
+		go func() {
+			_, _ = io.Copy(stdin, cmd.Stdin)
+			stdin.Close()
+		}()
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+
+	var werr error
+	select {
+	case werr = <-done:
+	case <-ctx.Done():
+		_ = sess.Signal(gossh.SIGKILL)
+		sess.Close()
+		// Let Wait and the output copies finish; a healthy server closes
+		// the channel at once. Bounded, so a dead server cannot hold us.
+		t := time.NewTimer(time.Second)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+		res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
+		res.Duration = time.Since(start)
+		return res, ctxErr()
+	}
+	res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
+	res.Duration = time.Since(start)
+
+	var ee *gossh.ExitError
+	var missing *gossh.ExitMissingError
+	switch {
+	case werr == nil:
+		res.ExitStatus = 0
+		return res, nil
+	case errors.As(werr, &ee):
+		res.ExitStatus = ee.ExitStatus()
+		xe := &ExitError{Name: c.name, Status: res.ExitStatus, Stderr: string(res.Stderr), Signal: ee.Signal()}
+		if cmd.Sudo && c.user != "root" && sudoWantsPassword(res.Stderr) {
+			return res, &sudoPasswordError{name: c.name, user: c.user, exit: xe}
+		}
+		return res, xe
+	case errors.As(werr, &missing):
+		return res, fmt.Errorf("%s: ssh: the connection ended before the command reported its exit status", c.name)
+	default:
+		return res, fmt.Errorf("%s: ssh: %w", c.name, werr)
+	}
+}
+
+func sudoWantsPassword(stderr []byte) bool {
+	s := string(stderr)
+	return strings.Contains(s, "sudo: a password is required") ||
+		strings.Contains(s, "sudo: a terminal is required") ||
+		strings.Contains(s, "sudo: no tty present")
+}
+
+// summarize returns the first meaningful line of stderr, shortened.
+func summarize(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if len(l) > 200 {
+			l = l[:200] + "..."
+		}
+		return l
+	}
+	return ""
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+type tee struct {
+	buf  *syncBuffer
+	user io.Writer
+	mu   *sync.Mutex
+}
+
+func teeWriter(buf *syncBuffer, user io.Writer, mu *sync.Mutex) io.Writer {
+	if user == nil {
+		return buf
+	}
+	return &tee{buf: buf, user: user, mu: mu}
+}
+
+// Write captures p, then streams it; a failing caller writer does not
+// lose the captured output or stop the command.
+func (t *tee) Write(p []byte) (int, error) {
+	t.buf.Write(p)
+	t.mu.Lock()
+	_, _ = t.user.Write(p)
+	t.mu.Unlock()
+	return len(p), nil
+}
