@@ -1,0 +1,180 @@
+package ssh
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+func TestQuote(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"bbb-conf", "--status"}, "bbb-conf --status"},
+		{[]string{"printf", "%s", "'; touch /tmp/x #"}, `printf %s "'; touch /tmp/x #"`},
+		{[]string{"echo", ""}, "echo ''"},
+		{[]string{"echo", "a b", "$HOME", "`id`"}, `echo 'a b' '$HOME' '` + "`id`" + `'`},
+		{[]string{"echo", "\x01"}, "echo '\x01'"},
+		{[]string{"echo", "it's\x01"}, `echo 'it'\''s` + "\x01'"},
+	} {
+		if got := Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	c := &Client{user: "bbbadmin"}
+	for _, tc := range []struct {
+		cmd  Command
+		want string
+	}{
+		{Command{Argv: []string{"bbb-conf", "--stop"}, Sudo: true}, "sudo -n -- bbb-conf --stop"},
+		{Command{Argv: []string{"bbb-conf", "--status"}}, "bbb-conf --status"},
+		{Command{Script: "a && b"}, "a && b"},
+		{Command{Script: "a && b", Sudo: true}, "sudo -n -- sh -c 'a && b'"},
+	} {
+		got, err := c.commandLine(tc.cmd)
+		if err != nil || got != tc.want {
+			t.Errorf("commandLine(%+v) = %q, %v; want %q", tc.cmd, got, err, tc.want)
+		}
+	}
+	root := &Client{user: "root"}
+	if got, _ := root.commandLine(Command{Argv: []string{"id"}, Sudo: true}); got != "id" {
+		t.Errorf("root with Sudo: %q", got)
+	}
+	for _, bad := range []Command{{}, {Argv: []string{""}}, {Argv: []string{"a"}, Script: "b"}, {Argv: []string{"a\x00"}}} {
+		if _, err := c.commandLine(bad); err == nil {
+			t.Errorf("commandLine(%+v) accepted", bad)
+		}
+	}
+}
+
+func TestParseJump(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		user, host string
+		port       int
+		bad        bool
+	}{
+		{in: "jump.example.org", host: "jump.example.org"},
+		{in: "admin@jump:2222", user: "admin", host: "jump", port: 2222},
+		{in: "[::1]:22", host: "::1", port: 22},
+		{in: "ssh://a@b:1", user: "a", host: "b", port: 1},
+		{in: "a@b:x", bad: true},
+		{in: "", bad: true},
+		{in: "a@b:99999", bad: true},
+	} {
+		u, h, p, err := parseJump(tc.in)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("parseJump(%q) accepted", tc.in)
+			}
+			continue
+		}
+		if err != nil || u != tc.user || h != tc.host || p != tc.port {
+			t.Errorf("parseJump(%q) = %q %q %d %v", tc.in, u, h, p, err)
+		}
+	}
+}
+
+func TestResolvePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "config")
+	os.WriteFile(sc, []byte(`
+Host bbb3
+  HostName 127.0.0.3
+  User fromconfig
+  Port 2222
+  IdentityFile ~/.ssh/bbb_%h
+  ProxyJump gw@jump.example.org:2200
+  UserKnownHostsFile /etc/kh1 /etc/kh2
+
+Host *
+  User wildcard
+`), 0o600)
+
+	r, err := resolve(Config{Name: "bbb3", Host: "bbb3", SSHConfigFile: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.target.hostname != "127.0.0.3" || r.target.user != "fromconfig" || r.target.port != 2222 {
+		t.Errorf("ssh_config not applied: %+v", r.target)
+	}
+	if want := []string{filepath.Join(homeDir(), ".ssh/bbb_127.0.0.3")}; !reflect.DeepEqual(r.target.keyFiles, want) {
+		t.Errorf("keyFiles = %q, want %q", r.target.keyFiles, want)
+	}
+	if !reflect.DeepEqual(r.knownHosts, []string{"/etc/kh1", "/etc/kh2"}) {
+		t.Errorf("knownHosts = %q", r.knownHosts)
+	}
+	if len(r.jumps) != 1 || r.jumps[0].user != "gw" || r.jumps[0].hostname != "jump.example.org" || r.jumps[0].port != 2200 {
+		t.Errorf("jumps = %+v", r.jumps)
+	}
+	if r.policy != PolicyStrict || r.timeout != DefaultTimeout {
+		t.Errorf("defaults: %q %v", r.policy, r.timeout)
+	}
+
+	r, err = resolve(Config{Name: "bbb3", Host: "bbb3", User: "explicit", Port: 22, IdentityFiles: []string{"/k"},
+		KnownHostsFile: "/kh", ProxyJump: "none", SSHConfigFile: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.target.hostname != "127.0.0.3" || r.target.user != "explicit" || r.target.port != 22 ||
+		!reflect.DeepEqual(r.target.keyFiles, []string{"/k"}) || !reflect.DeepEqual(r.knownHosts, []string{"/kh"}) || len(r.jumps) != 0 {
+		t.Errorf("explicit values must win: %+v %q %d", r.target, r.knownHosts, len(r.jumps))
+	}
+
+	r, err = resolve(Config{Host: "other", SSHConfigFile: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.target.user != "wildcard" || r.target.port != 22 || r.name != "other" || len(r.target.keyFiles) != 3 {
+		t.Errorf("defaults: %+v", r.target)
+	}
+
+	r, _ = resolve(Config{Host: "bbb3", SSHConfigFile: "none"})
+	if r.target.hostname != "bbb3" || r.target.user != localUser() {
+		t.Errorf("none: %+v", r.target)
+	}
+
+	for _, bad := range []Config{{}, {Host: "a b"}, {Host: "x", HostKeyPolicy: "yolo"}, {Host: "x", Port: 70000},
+		{Host: "x", SSHConfigFile: filepath.Join(dir, "missing")}, {Host: "x", ProxyJump: "a@b:c", SSHConfigFile: "none"}} {
+		if _, err := resolve(bad); err == nil {
+			t.Errorf("resolve(%+v) accepted", bad)
+		}
+	}
+}
+
+func TestHostKeyAlgorithmsFollowKnownHosts(t *testing.T) {
+	dir := t.TempDir()
+	kh := filepath.Join(dir, "known_hosts")
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := gossh.NewPublicKey(pub)
+	// A plain [host]:port entry and a hashed entry (as ssh's HashKnownHosts writes).
+	os.WriteFile(kh, []byte(knownhosts.Line([]string{"127.0.0.9:2222"}, k)+"\n"+
+		strings.Replace(knownhosts.Line([]string{"bbb.example.org"}, k), "bbb.example.org", knownhosts.HashHostname("bbb.example.org"), 1)+"\n"), 0o600)
+	hk, err := loadHostKeys([]string{kh}, PolicyStrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{"127.0.0.9:2222", "bbb.example.org:22"} {
+		algos := hk.algorithms(addr)
+		if len(algos) == 0 || algos[0] != gossh.KeyAlgoED25519 {
+			t.Errorf("%s: algorithms = %q, want ssh-ed25519 first", addr, algos)
+		}
+	}
+	if algos := hk.algorithms("127.0.0.9:22"); algos != nil {
+		t.Errorf("port 22 must not match [127.0.0.9]:2222: %q", algos)
+	}
+	if algos := hk.algorithms("unknown:22"); algos != nil {
+		t.Errorf("unknown host: %q", algos)
+	}
+}
