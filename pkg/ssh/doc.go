@@ -4,4 +4,45 @@
 //
 // It must not know about BigBlueButton or the fleet config, must not print,
 // and must never build a remote command by concatenating unquoted values.
+//
+// # Dialing
+//
+// Dial resolves Config against ~/.ssh/config (see Config for the
+// precedence: explicit Config values, then ssh_config, then defaults),
+// opens the TCP connection itself (net.Dialer with ctx), puts a deadline on
+// the handshake so a server that accepts TCP but never sends a banner fails
+// within Config.Timeout, and wraps the resulting *ssh.Client in a
+// goph.Client. Jump hosts (ProxyJump) are dialled in order; each one's host
+// key is checked against the same known_hosts, and the next hop is a
+// direct-tcpip channel through it, under the same deadline.
+//
+// # Host keys
+//
+// known_hosts (plain and hashed entries) is read with
+// golang.org/x/crypto/ssh/knownhosts. The host-key algorithms offered are
+// those of the keys known_hosts holds for the host first, so a host known by
+// its ed25519 key is not refused because the server prefers ecdsa
+// (golang/go#49631). An unknown host is refused under the "strict" policy
+// with its fingerprint and the ssh-keyscan command that trusts it, or
+// appended to known_hosts under "accept-new" (flock-ed, re-checked under
+// the lock, so parallel dials neither corrupt the file nor record twice). A
+// changed key is always refused with the file:line of the recorded key.
+//
+// # Authentication
+//
+// Keys from ssh-agent (SSH_AUTH_SOCK, unless Config.NoAgent), then the
+// identity files. Nothing ever prompts: a passphrase-protected key file is
+// reported as such. When the server accepts none, the error lists every
+// source tried.
+//
+// # Commands
+//
+// One Client is one TCP connection, reused by every Run; each Run opens
+// one session and always closes it, and at most 8 run at once per Client
+// (OpenSSH's MaxSessions is 10). Argv is quoted with Quote; Script is a
+// trusted script built by the tool. With Command.Sudo and a non-root user
+// the command runs as "sudo -n -- ARGV"; sudo asking for a password yields
+// an error matching ErrSudoPassword. A non-zero exit yields *ExitError
+// along with the Result. Cancelling ctx kills the remote command (see Run
+// for OpenSSH's limits) and returns promptly.
 package ssh

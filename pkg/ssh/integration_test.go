@@ -19,6 +19,7 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
@@ -690,4 +691,56 @@ func TestTwentyHostsInParallel(t *testing.T) {
 		}
 	}
 	t.Logf("20 hosts: dial + command in %v", time.Since(start))
+}
+
+func TestAgentThenKeyFiles(t *testing.T) {
+	hs := sshtest.Start(t, 1, sshtest.Options{})
+	// An in-process agent holding the client key.
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	keyring := agent.NewKeyring()
+	data, _ := os.ReadFile(hs.ClientKeyFile)
+	raw, err := gossh.ParseRawPrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for i := 0; i < 100; i++ { // bounded: the test dials a few times
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); agent.ServeAgent(keyring, c) }()
+		}
+	}()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+
+	cfg := config(hs, 0)
+	cfg.NoAgent = false
+	cfg.IdentityFiles = []string{filepath.Join(t.TempDir(), "absent")}
+	c := dial(t, cfg)
+	run(t, c, ssh.Command{Argv: []string{"true"}})
+
+	// With NoAgent the agent is not asked.
+	cfg.NoAgent = true
+	if _, err := ssh.Dial(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "no usable key") {
+		t.Errorf("NoAgent: err = %v", err)
+	}
+
+	// An agent without the right key is listed in the error.
+	keyring.RemoveAll()
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	keyring.Add(agent.AddedKey{PrivateKey: other})
+	cfg.NoAgent = false
+	_, err = ssh.Dial(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "no accepted key for "+hs.User+"@"+hs.Hosts[0].HostPort()+"; tried agent (1 key), ") {
+		t.Errorf("err = %v", err)
+	}
 }
