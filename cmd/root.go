@@ -1,5 +1,3 @@
-// Package cmd wires bbbfleet's commands: flags, targets and rendering. The
-// work itself lives in pkg/.
 package cmd
 
 import (
