@@ -160,7 +160,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	}
 	och := make(chan opened, 1)
 	go func() {
-		s, err := c.gc.NewSession()
+		s, err := c.openSession(ctx)
 		och <- opened{s, err}
 	}()
 	var sess *gossh.Session
@@ -246,6 +246,29 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	default:
 		return res, fmt.Errorf("%s: ssh: %w", c.name, werr)
 	}
+}
+
+// openSession opens a session, retrying (bounded, under ctx) while sshd
+// refuses it: sshd frees a closed session's slot a moment after the close,
+// and a server may set MaxSessions below our own limit.
+func (c *Client) openSession(ctx context.Context) (*gossh.Session, error) {
+	var err error
+	for attempt := 1; attempt <= 20; attempt++ {
+		var s *gossh.Session
+		s, err = c.gc.NewSession()
+		var oce *gossh.OpenChannelError
+		if err == nil || !errors.As(err, &oce) || oce.Reason != gossh.ConnectionFailed {
+			return s, err
+		}
+		t := time.NewTimer(time.Duration(attempt) * 10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil, fmt.Errorf("%w (sshd keeps refusing new sessions; is MaxSessions very low?)", err)
 }
 
 func sudoWantsPassword(stderr []byte) bool {
