@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
-	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
@@ -24,17 +23,39 @@ const loadCounts = `What the numbers count (from each server's getMeetings):
   LISTEN     sum of listenerCount: users in listen-only audio
   VOICE      sum of voiceParticipantCount: users in audio with a microphone
   VIDEO      sum of videoCount: webcam streams
-  UTIL       USERS as a percentage of capacity.participants
+  UTIL       USERS as a percentage of capacity.participants ("-" when the
+             server has no capacity set); the total is over the servers
+             that answered and have a capacity
   SCALELITE  the load Scalelite's poller would record (multiplier 1): the sum
              over non-breakout meetings of participantCount + moderatorCount,
              a meeting younger than 15 minutes counting as at least 15
 Users who left linger in these counts for up to about a minute.`
+
+const loadJSONDoc = `JSON (-o json):
+  {"time": RFC 3339 UTC,
+   "servers": [{"server": name,
+      "state": "up" | "down" (no answer, refused, timeout, HTTP 5xx) |
+               "error" (answers wrongly: secret rejected, HTML, bad XML, TLS),
+      "reason": short reason when not up, e.g. "secret rejected",
+      "error": the full message when not up, e.g. "bbb2: API rejected the
+               secret (checksumError): run \"bbbfleet secret fetch bbb2\"",
+      "meetings", "breakout_rooms", "participants", "moderators",
+      "listen_only", "voice", "video": the figures above (0 unless up),
+      "capacity": capacity.participants (0 = unset),
+      "utilization": participants / capacity, 3 decimals (null when
+               capacity is unset or the server is not up),
+      "scalelite_load": number, "latency_ms": getMeetings round trip
+               (only when up)}],
+   "total": {the same figures summed over the servers that are up,
+      "servers_up": N, "servers_failed": N,
+      "partial": true when any server failed}}`
 
 // loadJSON is the stable -o json schema of `bbbfleet load`, per server and
 // for the fleet total.
 type loadJSON struct {
 	Server        string   `json:"server,omitempty"`
 	State         string   `json:"state,omitempty"`
+	Reason        string   `json:"reason,omitempty"`
 	Error         string   `json:"error,omitempty"`
 	Meetings      int      `json:"meetings"`
 	BreakoutRooms int      `json:"breakout_rooms"`
@@ -44,7 +65,7 @@ type loadJSON struct {
 	Voice         int      `json:"voice"`
 	Video         int      `json:"video"`
 	Capacity      int      `json:"capacity"`
-	Utilization   float64  `json:"utilization"`
+	Utilization   *float64 `json:"utilization"`
 	ScaleliteLoad float64  `json:"scalelite_load"`
 	LatencyMS     *float64 `json:"latency_ms,omitempty"`
 }
@@ -72,20 +93,34 @@ down or error with the reason, and the total says it is partial.
 ` + loadCounts + `
 
 Formats: table (terminal), tsv (pipe), json, prometheus (text exposition
-format for node_exporter's textfile collector).
+format for node_exporter's textfile collector: one gauge family per
+figure, labelled by server, plus bbbfleet_up; a failed server has only
+bbbfleet_up 0). Except with json, each failed server's full error is
+printed on stderr.
+
+Servers are polled 64 at once by default (API calls are cheap); -j
+overrides it.
+
+--watch redraws every INTERVAL until Ctrl-C: --watch alone is every 5s;
+give the interval as --watch=10s or --watch 10s.
+
+` + loadJSONDoc + `
 
 EXIT STATUS
   0 when every server answered, 1 when any failed, 2 on usage errors.`,
 		Example: `  bbbfleet load
   bbbfleet load @pool -o json
   bbbfleet load -o prometheus > /var/lib/node_exporter/textfile/bbb.prom
-  bbbfleet load --watch 10s`,
+  bbbfleet load --watch=10s`,
 		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: app.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := app.outputFormat("prometheus")
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("watch") {
+				args, watch = watchInterval(app, args, watch)
 			}
 			servers, _, err := app.selectTargets(args, true)
 			if err != nil {
@@ -96,6 +131,7 @@ EXIT STATUS
 				return err
 			}
 			defer env.Close()
+			env.Opts.Parallel = app.apiParallel()
 			if watch <= 0 {
 				return app.loadOnce(env, servers, format)
 			}
@@ -131,6 +167,33 @@ EXIT STATUS
 	return cmd
 }
 
+// watchInterval lets "--watch 10s" work although --watch takes an optional
+// value (pflag then needs "--watch=10s" and leaves "10s" as an argument):
+// a first argument that parses as a duration and is not a server name is
+// taken as the interval.
+func watchInterval(app *App, args []string, watch time.Duration) ([]string, time.Duration) {
+	cfg, err := app.Config()
+	if err != nil || len(args) == 0 {
+		return args, watch
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil {
+		return args, watch
+	}
+	if _, ok := cfg.Server(args[0]); ok {
+		return args, watch
+	}
+	return args[1:], d
+}
+
+// apiParallel is -j when given, else fleet.DefaultAPIParallel.
+func (app *App) apiParallel() int {
+	if app.v != nil && app.v.IsSet("parallel") {
+		return app.Parallel
+	}
+	return fleet.DefaultAPIParallel
+}
+
 func isSilent(err error) bool {
 	ee, ok := err.(*ExitError)
 	return ok && ee.Err == nil
@@ -158,10 +221,15 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 			if state != fleet.StateUp && name != "TOTAL" {
 				return []string{name, state + ": " + j.Error, "-", "-", "-", "-", "-", "-", "-", "-", "-"}
 			}
+			util := "-"
+			if j.Utilization != nil {
+				util = fmt.Sprintf("%.0f%%", *j.Utilization*100)
+			}
 			return []string{name, state, itoa(j.Meetings), itoa(j.BreakoutRooms), itoa(j.Participants), itoa(j.Moderators),
-				itoa(j.ListenOnly), itoa(j.Voice), itoa(j.Video), fmt.Sprintf("%.0f%%", j.Utilization*100), fmt.Sprintf("%g", j.ScaleliteLoad)}
+				itoa(j.ListenOnly), itoa(j.Voice), itoa(j.Video), util, fmt.Sprintf("%g", j.ScaleliteLoad)}
 		}
 		for _, j := range rep.Servers {
+			j.Error = j.Reason // the short form in the table, the full one on stderr
 			t.Rows = append(t.Rows, row(j, j.Server, j.State))
 		}
 		totalState := fmt.Sprintf("%d/%d up", rep.Total.ServersUp, len(rep.Servers))
@@ -174,8 +242,15 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 		}
 	}
 	if rep.Total.ServersFailed > 0 {
-		if format == "table" || format == "tsv" {
-			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %d of %d servers did not answer; the totals are partial\n", rep.Total.ServersFailed, len(rep.Servers))
+		if format != "json" {
+			var names, msgs []string
+			for _, j := range rep.Servers {
+				if j.State != fleet.StateUp {
+					names, msgs = append(names, j.Server), append(msgs, j.Error)
+				}
+			}
+			app.listFailures(names, msgs)
+			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %d of %d servers failed; the totals are partial\n", rep.Total.ServersFailed, len(rep.Servers))
 		}
 		return silentExit(ExitFailed)
 	}
@@ -186,13 +261,14 @@ func itoa(i int) string { return fmt.Sprint(i) }
 
 func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *loadReport {
 	rep := &loadReport{Time: now.UTC().Truncate(time.Second), Servers: []loadJSON{}}
+	capUsers := 0 // participants on servers with a capacity
 	for _, r := range results {
 		j := loadJSON{Server: r.Server.Name, Capacity: r.Server.Capacity.Participants}
 		sl := r.Value
 		if r.Err != nil {
-			j.State, j.Error = fleet.LoadState(r.Err), bbb.Reason(r.Err)
+			j.State, j.Reason, j.Error = fleet.LoadState(r.Err), fleet.LoadReason(r.Err), r.Err.Error()
 			if sl != nil && sl.Reason != "" {
-				j.State, j.Error = sl.State, sl.Reason
+				j.State, j.Reason = sl.State, sl.Reason
 			}
 			rep.Total.ServersFailed++
 		} else {
@@ -200,7 +276,12 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 			ms := float64(sl.Latency.Microseconds()) / 1000
 			j = loadJSON{Server: r.Server.Name, State: fleet.StateUp, Meetings: l.Meetings, BreakoutRooms: l.BreakoutRooms,
 				Participants: l.Participants, Moderators: l.Moderators, ListenOnly: l.ListenOnly, Voice: l.Voice, Video: l.Video,
-				Capacity: sl.Capacity, Utilization: round3(sl.Utilization), ScaleliteLoad: l.ScaleliteLoad, LatencyMS: &ms}
+				Capacity: sl.Capacity, ScaleliteLoad: l.ScaleliteLoad, LatencyMS: &ms}
+			if sl.Capacity > 0 {
+				u := round3(sl.Utilization)
+				j.Utilization = &u
+				capUsers += l.Participants
+			}
 			rep.Total.ServersUp++
 			t := &rep.Total
 			t.Meetings += l.Meetings
@@ -216,7 +297,8 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 		rep.Servers = append(rep.Servers, j)
 	}
 	if rep.Total.Capacity > 0 {
-		rep.Total.Utilization = round3(float64(rep.Total.Participants) / float64(rep.Total.Capacity))
+		u := round3(float64(capUsers) / float64(rep.Total.Capacity))
+		rep.Total.Utilization = &u
 	}
 	rep.Total.Partial = rep.Total.ServersFailed > 0
 	return rep
@@ -238,7 +320,7 @@ func loadGauges(rep *loadReport) []ui.Gauge {
 		{"bbbfleet_voice", "Users in audio with a microphone.", func(j loadJSON) float64 { return float64(j.Voice) }},
 		{"bbbfleet_video", "Webcam streams.", func(j loadJSON) float64 { return float64(j.Video) }},
 		{"bbbfleet_capacity_participants", "Configured capacity in participants.", func(j loadJSON) float64 { return float64(j.Capacity) }},
-		{"bbbfleet_utilization_ratio", "Participants divided by capacity.", func(j loadJSON) float64 { return j.Utilization }},
+		{"bbbfleet_utilization_ratio", "Participants divided by capacity (absent when capacity is unset).", func(j loadJSON) float64 { return *j.Utilization }},
 		{"bbbfleet_scalelite_load", "Load as Scalelite's poller computes it (multiplier 1).", func(j loadJSON) float64 { return j.ScaleliteLoad }},
 	}
 	up := ui.Gauge{Name: "bbbfleet_up", Help: "1 when the server's getMeetings answered, else 0."}
@@ -253,7 +335,7 @@ func loadGauges(rep *loadReport) []ui.Gauge {
 	for _, f := range figs {
 		g := ui.Gauge{Name: f.name, Help: f.help}
 		for _, j := range rep.Servers {
-			if j.State == fleet.StateUp {
+			if j.State == fleet.StateUp && (j.Utilization != nil || f.name != "bbbfleet_utilization_ratio") {
 				g.Samples = append(g.Samples, ui.Sample{Labels: map[string]string{"server": j.Server}, Value: f.val(j)})
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
-	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
@@ -16,21 +15,32 @@ func init() { extraCommands = append(extraCommands, newMeetingsCmd) }
 
 // meetingJSON is the stable -o json schema of `bbbfleet meetings`.
 type meetingJSON struct {
-	Server          string    `json:"server"`
-	Name            string    `json:"name"`
-	MeetingID       string    `json:"meeting_id"`
-	InternalID      string    `json:"internal_id"`
-	Participants    int       `json:"participants"`
-	Moderators      int       `json:"moderators"`
-	ListenOnly      int       `json:"listen_only"`
-	Voice           int       `json:"voice"`
-	Video           int       `json:"video"`
-	Created         time.Time `json:"created"`
-	RunningSeconds  int64     `json:"running_seconds"`
-	Recording       bool      `json:"recording"`
-	IsBreakout      bool      `json:"is_breakout"`
-	ParentMeetingID string    `json:"parent_meeting_id,omitempty"`
+	Server          string     `json:"server"`
+	Name            string     `json:"name"`
+	MeetingID       string     `json:"meeting_id"`
+	InternalID      string     `json:"internal_id"`
+	Participants    int        `json:"participants"`
+	Moderators      int        `json:"moderators"`
+	ListenOnly      int        `json:"listen_only"`
+	Voice           int        `json:"voice"`
+	Video           int        `json:"video"`
+	Created         *time.Time `json:"created,omitempty"`
+	RunningSeconds  int64      `json:"running_seconds"`
+	Recording       bool       `json:"recording"`
+	IsBreakout      bool       `json:"is_breakout"`
+	ParentMeetingID string     `json:"parent_meeting_id,omitempty"`
+	ParentName      string     `json:"parent_name,omitempty"`
 }
+
+const meetingsJSONDoc = `JSON (-o json): an array, largest first, of
+  {"server", "name", "meeting_id", "internal_id",
+   "participants" (everyone, moderators included), "moderators",
+   "listen_only", "voice", "video" (webcam streams),
+   "created" (RFC 3339 UTC, from createTime; absent when unknown),
+   "running_seconds" (since createTime), "recording",
+   "is_breakout", and for a breakout room "parent_meeting_id" (the
+   parent's internal meeting ID, as BBB reports it) and "parent_name"
+   (when the parent is on the same server's list)}`
 
 func newMeetingsCmd(app *App) *cobra.Command {
 	return &cobra.Command{
@@ -39,7 +49,11 @@ func newMeetingsCmd(app *App) *cobra.Command {
 		Long: `List every meeting on the selected servers, largest first: server, name,
 meeting ID, participants (moderators included), voice, video streams,
 listen-only users, moderators, how long it has run (from createTime),
-whether it records, and a breakout room's parent meeting.
+whether it records, and a breakout room's parent meeting. Ties keep
+the config's server order. A server that fails is listed on stderr with
+its error.
+
+` + meetingsJSONDoc + `
 
 EXIT STATUS
   0 when every server answered, 1 when any failed (its meetings are missing
@@ -60,6 +74,7 @@ EXIT STATUS
 				return err
 			}
 			defer env.Close()
+			env.Opts.Parallel = app.apiParallel()
 			now := time.Now()
 			results := env.Load(app.Context(), servers, now)
 			if err := app.Context().Err(); err != nil {
@@ -70,7 +85,7 @@ EXIT STATUS
 			for _, r := range results {
 				if r.Err != nil {
 					failed = append(failed, r.Server.Name)
-					reasons = append(reasons, bbb.Reason(r.Err))
+					reasons = append(reasons, r.Err.Error())
 					continue
 				}
 				for _, m := range r.Value.Meetings {
@@ -79,8 +94,12 @@ EXIT STATUS
 						Voice: m.VoiceParticipantCount, Video: m.VideoCount, Recording: m.Recording,
 						IsBreakout: m.IsBreakout, ParentMeetingID: m.ParentMeetingID}
 					if c := m.Created(); !c.IsZero() {
-						j.Created = c.UTC()
-						j.RunningSeconds = int64(now.Sub(c).Seconds())
+						c = c.UTC()
+						j.Created = &c
+						j.RunningSeconds = max(0, int64(now.Sub(c).Seconds()))
+					}
+					if m.IsBreakout {
+						j.ParentName = nameOf(results, r.Server.Name, m.ParentMeetingID)
 					}
 					list = append(list, j)
 				}
@@ -100,14 +119,14 @@ EXIT STATUS
 					if j.Recording {
 						rec = "yes"
 					}
-					if j.RunningSeconds > 0 {
-						running = (time.Duration(j.RunningSeconds) * time.Second).String()
+					if j.Created != nil {
+						running = fmtRunning(time.Duration(j.RunningSeconds) * time.Second)
 					}
 					parent := ""
 					if j.IsBreakout {
 						parent = j.ParentMeetingID
-						if n := nameOf(results, j.Server, j.ParentMeetingID); n != "" {
-							parent = n
+						if j.ParentName != "" {
+							parent = j.ParentName
 						}
 					}
 					t.Rows = append(t.Rows, []string{j.Server, j.Name, j.MeetingID, itoa(j.Participants), itoa(j.Voice), itoa(j.Video),
@@ -143,4 +162,15 @@ func nameOf(rs []fleet.Result[*fleet.ServerLoad], server, internalID string) str
 		}
 	}
 	return ""
+}
+
+// fmtRunning renders how long a meeting has run: "45s", "12m", "2h05m".
+func fmtRunning(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }

@@ -34,14 +34,14 @@ func (e *Env) Load(ctx context.Context, servers []Server, now time.Time) []Resul
 		sl := &ServerLoad{Capacity: s.Capacity.Participants}
 		c, err := e.API(s)
 		if err != nil {
-			sl.State, sl.Reason = StateError, "no API secret"
+			sl.State, sl.Reason = StateError, LoadReason(err) // no secret, or a bad CA file
 			return sl, err
 		}
 		start := time.Now()
 		ms, err := c.GetMeetings(ctx)
 		sl.Latency = time.Since(start)
 		if err != nil {
-			sl.State, sl.Reason = LoadState(err), bbb.Reason(err)
+			sl.State, sl.Reason = LoadState(err), LoadReason(err)
 			return sl, err
 		}
 		sl.State = StateUp
@@ -54,13 +54,26 @@ func (e *Env) Load(ctx context.Context, servers []Server, now time.Time) []Resul
 	})
 }
 
+// DefaultAPIParallel is how many servers API-only commands (load,
+// meetings) poll at once unless -j is given. An API call costs the client
+// one HTTP request and a body buffer, unlike an SSH session's handshake and
+// remote process, so more of them can be in flight than the SSH default of
+// 16: a fleet of up to 64 servers is polled in one round.
+const DefaultAPIParallel = 64
+
 // LoadState says whether an API error means the server is down (no
-// answer, or nginx without bbb-web behind it) or answering wrongly.
+// answer, or nginx without bbb-web behind it) or answering wrongly. A TLS
+// failure is an error, not down: something answers, with a certificate
+// that needs an administrator.
 func LoadState(err error) string {
 	var te *bbb.TransportError
 	var he *bbb.HTTPStatusError
 	switch {
 	case errors.As(err, &te):
+		switch te.Kind {
+		case bbb.TLSNameMismatch, bbb.TLSExpired, bbb.TLSUnknownAuthority, bbb.TLSOther:
+			return StateError
+		}
 		return StateDown
 	case errors.As(err, &he) && he.StatusCode >= 500:
 		return StateDown
@@ -72,4 +85,18 @@ func LoadState(err error) string {
 		return StateDown
 	}
 	return StateError
+}
+
+// LoadReason is a short reason for a failed load, for tables: bbb.Reason,
+// plus the fleet's own errors.
+func LoadReason(err error) string {
+	var to *ErrTimeout
+	var ms *MissingSecretError
+	switch {
+	case errors.As(err, &to):
+		return "timeout"
+	case errors.As(err, &ms):
+		return "no API secret"
+	}
+	return bbb.Reason(err)
 }
