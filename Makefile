@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/bbbfleet/bbbfleet/cmd.version=$(VERSION) -X github.com/bbbfleet/bbbfleet/cmd.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo none) -X github.com/bbbfleet/bbbfleet/cmd.date=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 
-.PHONY: build test demo completions man lint bench clean
+.PHONY: build test demo completions man lint bench clean release-check snapshot
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bbbfleet .
@@ -29,3 +29,10 @@ bench:
 
 clean:
 	rm -rf bin dist man
+
+# goreleaser v2.14.3 builds with this Go through the module proxy.
+release-check:
+	$(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3 check
+
+snapshot:
+	$(GO) run github.com/goreleaser/goreleaser/v2@v2.14.3 release --snapshot --clean --skip=publish
