@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
@@ -256,8 +257,12 @@ func (h *Host) execMiddleware(user string) func(next interp.ExecHandlerFunc) int
 			name := cmdName(args[0])
 			f := commands[name]
 			if f == nil {
+				// A real program runs in fallback mode; a missing one
+				// fails as sh does, in both modes.
 				if h.opts.FallbackToRealExec {
-					return next(ctx, args)
+					if _, err := interp.LookPathDir(hc.Dir, hc.Env, args[0]); err == nil {
+						return next(ctx, args)
+					}
 				}
 				fmt.Fprintf(hc.Stderr, "sh: 1: %s: not found\n", args[0])
 				return interp.ExitStatus(127)
@@ -331,7 +336,7 @@ done:
 		}
 	}
 	name := cmdName(args[0])
-	if commands[name] == nil && !interp.IsBuiltin(name) && !c.fallback() {
+	if commands[name] == nil && !interp.IsBuiltin(name) && (!c.fallback() || !onRealPath(args[0])) {
 		c.errf("sudo: %s: command not found\n", args[0])
 		return 1
 	}
@@ -355,6 +360,13 @@ done:
 		return 1
 	}
 	return c.h.run(c.ctx, file, runAs, c.stdin, c.stdout, c.stderr)
+}
+
+// onRealPath reports whether a program exists on the process's PATH (for
+// sudo in fallback mode).
+func onRealPath(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
 }
 
 // isExternalBuiltin: builtins that also exist as programs in /usr/bin.

@@ -37,6 +37,9 @@ func (h *Host) ServeSSH(ctx context.Context, addr string, hostKey ssh.Signer, au
 			return nil, fmt.Errorf("sim: unknown public key for %s", meta.User())
 		},
 		ServerVersion: "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10",
+		// An ssh-agent holding many keys offers them all before the
+		// demo's key file; OpenSSH's limit of 6 would refuse the client.
+		MaxAuthTries: 64,
 	}
 	cfg.AddHostKey(hostKey)
 

@@ -1,0 +1,372 @@
+package simfleet
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/bbbfleet/bbbfleet/internal/sim"
+)
+
+// Options tune Start.
+type Options struct {
+	// N is the number of servers (default 6).
+	N int
+	// Seed makes the load model's school day (same seed, same meetings).
+	Seed int64
+	// Speed is how much faster than real time the simulated clock runs
+	// (default 60: one simulated minute per second).
+	Speed float64
+	// Start is the simulated moment the fleet starts at (default
+	// DefaultStart, a Tuesday at 09:10).
+	Start time.Time
+	// Tick is how often the load model updates the servers (default 1s).
+	Tick time.Duration
+	// NoLoad leaves the meetings alone: no load model runs.
+	NoLoad bool
+	// NoProblem leaves every server healthy (by default one server has a
+	// failed unit, an older release and a failed recording).
+	NoProblem bool
+	// State, when set, adjusts server i's initial state last.
+	State func(i int, s *sim.State)
+	// Now is the servers' real clock (default time.Now).
+	Now func() time.Time
+}
+
+// Fleet is a running simulated fleet: servers on 127.0.0.1 answering SSH
+// and the BBB API, and the files bbbfleet needs to reach them.
+type Fleet struct {
+	Files
+	Hosts []*Host
+	// Problem is the index of the server with the planted problem (-1: none).
+	Problem int
+	Clock   *Clock
+	Model   *Model
+	// ClientSigner is the client key written to Files.Key.
+	ClientSigner ssh.Signer
+
+	cancel context.CancelFunc
+	stops  []func()
+	wg     sync.WaitGroup
+	once   sync.Once
+	mu     sync.Mutex
+	placed []map[string]bool // meeting IDs the model wrote last, per host
+	ended  map[string]bool   // model meetings somebody ended
+	simNow time.Time         // simulated time of the last tick
+}
+
+// Host is one simulated server.
+type Host struct {
+	Name    string
+	Tags    []string
+	Sim     *sim.Host
+	SSHAddr string // 127.0.0.1:PORT
+	SSHPort int
+	APIURL  string
+	HostKey ssh.PublicKey
+}
+
+// ProblemUnit is the unit that has failed on the problem server, whose
+// release is ProblemRelease.
+const (
+	ProblemUnit    = "bbb-webrtc-sfu"
+	ProblemRelease = "3.0.2"
+)
+
+// Start starts a fleet on 127.0.0.1 with random free ports and writes
+// fleet.yaml, secrets.yaml, known_hosts and the client key into a new
+// temporary directory. Close stops it and removes the directory.
+func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
+	if o.N <= 0 {
+		o.N = 6
+	}
+	if o.Speed <= 0 {
+		o.Speed = 60
+	}
+	if o.Start.IsZero() {
+		o.Start = DefaultStart
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	dir, err := os.MkdirTemp("", "bbbfleet-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("simfleet: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	f := &Fleet{cancel: cancel, Problem: -1, ended: map[string]bool{}}
+	f.Dir = dir
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+
+	client, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	f.ClientSigner = client.signer
+	keyFile := filepath.Join(dir, "id_ed25519")
+	if err := client.write(keyFile, "bbbfleet-demo"); err != nil {
+		return nil, err
+	}
+	if !o.NoProblem {
+		f.Problem = o.N - 1
+		if o.N >= 4 {
+			f.Problem = 3
+		}
+	}
+	var specs []HostSpec
+	var kh []string
+	for i := 0; i < o.N; i++ {
+		name := fmt.Sprintf("bbb%d", i+1)
+		st := sim.DefaultState(name)
+		st.Hostname = name + ".school.example"
+		secret := make([]byte, 20)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		st.Secret = hex.EncodeToString(secret)
+		st.BootTime = o.Now().Add(-time.Duration(9+i*3) * 24 * time.Hour).Truncate(time.Hour)
+		if i == f.Problem {
+			st.Units[ProblemUnit] = sim.UnitFailed
+			st.Release, st.Build = ProblemRelease, 893
+			st.RecordingFailures = []string{"processed/" + sha1Hex("Physik 9b") + "-1773130201337-presentation.fail"}
+		}
+		if o.State != nil {
+			o.State(i, &st)
+		}
+		h := &Host{Name: name, Sim: sim.NewHost(sim.NewMemStore(st), sim.Options{Now: o.Now})}
+		if i < 2 {
+			h.Tags = []string{"core"}
+		} else {
+			h.Tags = []string{"pool"}
+		}
+		hk, err := newKey()
+		if err != nil {
+			return nil, err
+		}
+		h.HostKey = hk.signer.PublicKey()
+		addr, stop, err := h.Sim.ServeSSH(ctx, "127.0.0.1:0", hk.signer, []ssh.PublicKey{client.signer.PublicKey()})
+		if err != nil {
+			return nil, err
+		}
+		f.stops = append(f.stops, stop)
+		h.SSHAddr = addr
+		_, port, _ := net.SplitHostPort(addr)
+		h.SSHPort, _ = strconv.Atoi(port)
+		url, stopAPI, err := h.Sim.ServeAPI(ctx, "127.0.0.1:0", nil)
+		if err != nil {
+			return nil, err
+		}
+		f.stops = append(f.stops, stopAPI)
+		h.APIURL = url
+		f.Hosts = append(f.Hosts, h)
+		specs = append(specs, HostSpec{Name: name, Host: "127.0.0.1", SSHPort: h.SSHPort, APIURL: url,
+			Tags: h.Tags, Secret: st.Secret})
+		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
+	}
+	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh})
+	if err != nil {
+		return nil, err
+	}
+	f.Files = *files
+
+	f.Clock = &Clock{Start: o.Start, RealStart: o.Now(), Speed: o.Speed, Real: o.Now}
+	f.Model = NewModel(o.Seed, o.N)
+	f.placed = make([]map[string]bool, o.N)
+	if o.NoLoad {
+		return f, nil
+	}
+	f.tick()
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		t := time.NewTicker(o.Tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				f.tick()
+			}
+		}
+	}()
+	return f, nil
+}
+
+// tick puts the model's meetings of the current simulated moment on the
+// servers. Meetings made through the API stay; a model meeting somebody
+// ended stays ended; a server that is stopped has none.
+func (f *Fleet) tick() {
+	real := f.Clock.real()
+	now := f.Clock.At(real)
+	all := f.Model.MeetingsAt(now, real.Sub(now))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.simNow = now
+	for i, h := range f.Hosts {
+		prev := f.placed[i]
+		next := map[string]bool{}
+		_ = h.Sim.Update(func(s *sim.State) error {
+			up := !s.Stopped && s.Units["bbb-web"] == sim.UnitActive
+			var keep []sim.Meeting
+			present := map[string]bool{}
+			for _, m := range s.Meetings {
+				present[m.ID] = true
+				if !prev[m.ID] {
+					keep = append(keep, m) // not ours
+				}
+			}
+			if up {
+				for id := range prev {
+					if !present[id] {
+						f.ended[id] = true
+					}
+				}
+			}
+			users, video := 0, 0
+			if up {
+				for _, m := range all[i] {
+					if f.ended[m.ID] || (m.IsBreakout && f.ended[parentID(all[i], m)]) {
+						continue
+					}
+					if present[m.ID] && !prev[m.ID] {
+						continue // somebody made a meeting with this ID
+					}
+					keep = append(keep, m)
+					next[m.ID] = true
+				}
+			}
+			for _, m := range keep {
+				users += len(m.Attendees)
+				for _, a := range m.Attendees {
+					if a.HasVideo {
+						video++
+					}
+				}
+			}
+			if keep == nil {
+				keep = []sim.Meeting{}
+			}
+			s.Meetings = keep
+			// The machine follows the load.
+			l := 0.25 + 0.03*float64(users) + 0.04*float64(video)
+			s.LoadAvg = [3]float64{round2(l), round2(l * 0.93), round2(l * 0.85)}
+			const mib = 1 << 20
+			used := uint64(users)*45*mib + uint64(video)*20*mib
+			s.MemAvailable = 11 << 30
+			if used < s.MemAvailable-(1<<30) {
+				s.MemAvailable -= used
+			} else {
+				s.MemAvailable = 1 << 30
+			}
+			return nil
+		})
+		f.placed[i] = next
+	}
+}
+
+func parentID(ms []sim.Meeting, b sim.Meeting) string {
+	for _, m := range ms {
+		if m.InternalID == b.ParentMeetingID {
+			return m.ID
+		}
+	}
+	return ""
+}
+
+func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
+
+// SimNow is the simulated time of the last update of the servers.
+func (f *Fleet) SimNow() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.simNow.IsZero() {
+		return f.Clock.Now()
+	}
+	return f.simNow
+}
+
+// Load counts the meetings (breakout rooms included) and users on every
+// server now.
+func (f *Fleet) Load() (meetings, users int) {
+	for _, h := range f.Hosts {
+		s, err := h.Sim.State()
+		if err != nil {
+			continue
+		}
+		for _, m := range s.Meetings {
+			meetings++
+			users += len(m.Attendees)
+		}
+	}
+	return meetings, users
+}
+
+// Close stops every server and the load model and removes the directory.
+func (f *Fleet) Close() error {
+	var err error
+	f.once.Do(func() {
+		f.cancel()
+		for _, stop := range f.stops {
+			stop()
+		}
+		f.wg.Wait()
+		if f.Dir != "" {
+			err = os.RemoveAll(f.Dir)
+		}
+	})
+	return err
+}
+
+type key struct {
+	priv   ed25519.PrivateKey
+	signer ssh.Signer
+}
+
+func newKey() (*key, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("simfleet: key: %w", err)
+	}
+	s, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("simfleet: key: %w", err)
+	}
+	return &key{priv: priv, signer: s}, nil
+}
+
+// write saves the private key (OpenSSH format, mode 0600) and path.pub.
+func (k *key) write(path, comment string) error {
+	block, err := ssh.MarshalPrivateKey(k.priv, comment)
+	if err != nil {
+		return fmt.Errorf("simfleet: key: %w", err)
+	}
+	err = errors.Join(
+		os.WriteFile(path, pem.EncodeToMemory(block), 0o600),
+		os.WriteFile(path+".pub", ssh.MarshalAuthorizedKey(k.signer.PublicKey()), 0o644),
+	)
+	if err != nil {
+		return fmt.Errorf("simfleet: key: %w", err)
+	}
+	return nil
+}
