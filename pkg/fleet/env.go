@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -22,16 +23,22 @@ type Env struct {
 	// SSHConfigFile overrides ~/.ssh/config ("none" disables it).
 	SSHConfigFile string
 
-	mu    sync.Mutex
-	conns map[string]*conn
-	https map[string]*http.Client
+	mu     sync.Mutex
+	closed bool
+	conns  map[string]*conn
+	https  map[string]*http.Client
 }
 
+// conn is one server's connection; c and err are set, under Env.mu,
+// before done is closed.
 type conn struct {
-	once sync.Once
+	done chan struct{}
 	c    *ssh.Client
 	err  error
 }
+
+// ErrEnvClosed is returned for a connection asked for after Close.
+var ErrEnvClosed = errors.New("the run is over (connections closed)")
 
 // NewEnv returns an Env for cfg. secrets may be nil for commands that do
 // not call the API.
@@ -58,20 +65,43 @@ func (e *Env) SSHConfig(s Server) ssh.Config {
 	return c
 }
 
-// SSH returns the run's connection to s, dialling it once.
+// SSH returns the run's connection to s, dialling it once. A dial still
+// under way when Close is called is closed as soon as it completes, so an
+// abandoned (timed out, cancelled) operation never leaves a connection
+// open after the run.
 func (e *Env) SSH(ctx context.Context, s Server) (*ssh.Client, error) {
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%s: ssh: %w", s.Name, ErrEnvClosed)
+	}
 	if e.conns == nil {
 		e.conns = map[string]*conn{}
 	}
 	cn, ok := e.conns[s.Name]
-	if !ok {
-		cn = &conn{}
-		e.conns[s.Name] = cn
+	if ok {
+		e.mu.Unlock()
+		select {
+		case <-cn.done:
+			return cn.c, cn.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: ssh: %w", s.Name, ctx.Err())
+		}
 	}
+	cn = &conn{done: make(chan struct{})}
+	e.conns[s.Name] = cn
 	e.mu.Unlock()
-	cn.once.Do(func() { cn.c, cn.err = ssh.Dial(ctx, e.SSHConfig(s)) })
-	return cn.c, cn.err
+
+	c, err := ssh.Dial(ctx, e.SSHConfig(s))
+	e.mu.Lock()
+	if e.closed && c != nil {
+		c.Close()
+		c, err = nil, fmt.Errorf("%s: ssh: %w", s.Name, ErrEnvClosed)
+	}
+	cn.c, cn.err = c, err
+	e.mu.Unlock()
+	close(cn.done)
+	return c, err
 }
 
 // Remote runs one command on s over the run's connection.
@@ -145,14 +175,15 @@ func (e *Env) httpClient(s Server) (*http.Client, error) {
 	return hc, nil
 }
 
-// Close closes every connection of the run.
+// Close closes every connection of the run, and those still being
+// dialled as soon as they are up. Later SSH calls fail with ErrEnvClosed.
 func (e *Env) Close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closed = true
 	for _, cn := range e.conns {
 		if cn.c != nil {
 			cn.c.Close()
 		}
 	}
-	e.conns = nil
 }

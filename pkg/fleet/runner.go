@@ -72,6 +72,13 @@ func Run[T any](ctx context.Context, servers []Server, opts RunOptions, fn func(
 	return results
 }
 
+// How long runOne waits for an operation to return after its deadline
+// passed, and after the whole run was cancelled.
+const (
+	timeoutGrace = 100 * time.Millisecond
+	cancelGrace  = 2 * time.Second
+)
+
 func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn func(context.Context, Server) (T, error)) (res Result[T]) {
 	res.Server = s
 	start := time.Now()
@@ -102,13 +109,22 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 		}
 	case <-ctx.Done():
 		// Give the operation a moment to notice its context and return
-		// its own (more precise) error, then abandon it.
+		// its own (more precise) error, then abandon it. On Ctrl-C the
+		// run is about to end and close its connections: wait longer, so
+		// that the operation's cleanup (signalling the remote command)
+		// happens before that.
+		grace := timeoutGrace
+		if parent.Err() != nil {
+			grace = cancelGrace
+		}
+		t := time.NewTimer(grace)
 		select {
 		case o := <-done:
 			res.Value, res.Err = o.v, o.err
-		case <-time.After(100 * time.Millisecond):
+		case <-t.C:
 			res.Err = ctx.Err()
 		}
+		t.Stop()
 		if parent.Err() != nil {
 			res.Err = parent.Err()
 		} else if res.Err == nil || ctx.Err() == context.DeadlineExceeded {
