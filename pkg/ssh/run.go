@@ -125,14 +125,18 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 	}
 }
 
+// termGrace is how long a cancelled command has between SIGTERM and SIGKILL.
+const termGrace = 250 * time.Millisecond
+
 // Run runs cmd in a new session on the connection and waits for it.
 //
 // A non-zero exit returns the Result and an *ExitError. When ctx ends
-// first, the remote process group is sent SIGKILL, the session is closed,
+// first, the remote process group is sent SIGTERM (relayed by sudo) and,
+// 250 ms later if still running, SIGKILL; the session is closed,
 // and Run returns (within about a second) the output so far with an error
 // wrapping ctx.Err(). The session is always closed.
 //
-// OpenSSH honours the kill for non-root logins (also through sudo) but
+// OpenSSH honours the signals for non-root logins (also through sudo) but
 // refuses it for forced commands and, up to at least OpenSSH 9.2, for root
 // logins ("session signalling requires privilege separation"): there the
 // remote command runs on until it ends or writes to its closed output.
@@ -211,14 +215,28 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	select {
 	case werr = <-done:
 	case <-ctx.Done():
-		_ = sess.Signal(gossh.SIGKILL)
+		// SIGTERM first: sudo relays it to the command it runs as root,
+		// which the login user's SIGKILL cannot reach (it would only kill
+		// sudo and orphan the command). SIGKILL follows for what ignores
+		// SIGTERM.
+		_ = sess.Signal(gossh.SIGTERM)
+		t := time.NewTimer(termGrace)
+		ended := false
+		select {
+		case <-done:
+			ended = true
+		case <-t.C:
+			_ = sess.Signal(gossh.SIGKILL)
+		}
 		sess.Close()
 		// Let Wait and the output copies finish; a healthy server closes
 		// the channel at once. Bounded, so a dead server cannot hold us.
-		t := time.NewTimer(time.Second)
-		select {
-		case <-done:
-		case <-t.C:
+		if !ended {
+			t.Reset(time.Second)
+			select {
+			case <-done:
+			case <-t.C:
+			}
 		}
 		t.Stop()
 		res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
