@@ -218,31 +218,32 @@ type lineWriter struct {
 	buf    bytes.Buffer
 }
 
+// The shared lock also guards buf: after a cancelled command the SSH
+// layer's output copy may still be writing when Flush runs.
 func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.buf.Write(p)
 	for {
 		i := bytes.IndexByte(l.buf.Bytes(), '\n')
 		if i < 0 {
 			break
 		}
-		line := l.buf.Next(i + 1)
-		l.mu.Lock()
 		io.WriteString(l.w, l.prefix)
-		l.w.Write(line)
-		l.mu.Unlock()
+		l.w.Write(l.buf.Next(i + 1))
 	}
 	return len(p), nil
 }
 
 // Flush writes a last line without a newline.
 func (l *lineWriter) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.buf.Len() == 0 {
 		return
 	}
-	l.mu.Lock()
 	io.WriteString(l.w, l.prefix)
 	l.w.Write(l.buf.Bytes())
 	io.WriteString(l.w, "\n")
-	l.mu.Unlock()
 	l.buf.Reset()
 }

@@ -39,12 +39,33 @@ type App struct {
 	v   *viper.Viper
 	cfg *fleet.Config
 	ctx context.Context
+
+	// args are the run's raw arguments; usageHooks let a command render
+	// its own usage and configuration errors (see onUsageError).
+	args       []string
+	usageHooks map[*cobra.Command]usageHook
+}
+
+// usageHook sees an error of its command's run with the exit code Run
+// would use; when it returns true it has reported the error itself and
+// the run exits with the code it returns.
+type usageHook func(err error, code int) (int, bool)
+
+// onUsageError registers h for errors of cmd's runs, flag errors included
+// (check -o nagios prints them as a plugin's UNKNOWN line and exits 3).
+func (app *App) onUsageError(cmd *cobra.Command, h usageHook) {
+	if app.usageHooks == nil {
+		app.usageHooks = map[*cobra.Command]usageHook{}
+	}
+	app.usageHooks[cmd] = h
 }
 
 // Main runs bbbfleet with the process's arguments and returns the exit code.
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first Ctrl-C cancels the run, a second one kills at once.
+	context.AfterFunc(ctx, stop)
 	code := Run(ctx, os.Args[1:], ui.System(false))
 	if ctx.Err() != nil && code != ExitOK {
 		return ExitInterrupted
@@ -55,7 +76,7 @@ func Main() int {
 // Run executes one command line and returns its exit code. Errors are
 // printed once, as "bbbfleet: error: ..." with an optional hint.
 func Run(ctx context.Context, args []string, io *ui.IO) int {
-	app := &App{IO: io, ctx: ctx}
+	app := &App{IO: io, ctx: ctx, args: args}
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	root.SetOut(io.Out)
@@ -70,6 +91,11 @@ func Run(ctx context.Context, args []string, io *ui.IO) int {
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Err == nil {
 		return code
+	}
+	if h := app.usageHooks[ranCmd]; h != nil {
+		if c, done := h(err, code); done {
+			return c
+		}
 	}
 	if code == ExitInterrupted {
 		fmt.Fprintln(io.ErrOut, "bbbfleet: interrupted")
