@@ -33,7 +33,9 @@ type Options struct {
 	// Start is the simulated moment the fleet starts at (default
 	// DefaultStart, a Tuesday at 09:10).
 	Start time.Time
-	// Tick is how often the load model updates the servers (default 1s).
+	// Tick is how often the load model updates the servers (default: every
+	// simulated minute, at least every second and at most ten times a
+	// second).
 	Tick time.Duration
 	// NoLoad leaves the meetings alone: no load model runs.
 	NoLoad bool
@@ -100,7 +102,8 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		o.Start = DefaultStart
 	}
 	if o.Tick <= 0 {
-		o.Tick = time.Second
+		// A simulated minute per tick, between 0.1s and 1s.
+		o.Tick = min(max(time.Duration(float64(time.Minute)/o.Speed), 100*time.Millisecond), time.Second)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
