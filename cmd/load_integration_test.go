@@ -656,3 +656,27 @@ func TestLoadWatch(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadSHA1Disabled: a server that no longer accepts the configured
+// sha1 checksums answers checksumError; the message says so beside the
+// secret.
+func TestLoadSHA1Disabled(t *testing.T) {
+	cfg, _ := startStandins(t, standinOptions{N: 2, State: func(i int, s *sim.State) {
+		if i == 1 {
+			s.ChecksumAlgorithms = []string{"sha256", "sha384", "sha512"}
+		}
+	}})
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = []byte(strings.Replace(string(text), "  api: {timeout: 5s}", "  api: {timeout: 5s, checksum: sha1}", 1))
+	if err := os.WriteFile(cfg, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, cfg, "load", "-o", "tsv")
+	want := `bbb2: API rejected the secret (checksumError): run "bbbfleet secret fetch bbb2", or the server no longer accepts sha1 checksums: set api.checksum to sha256`
+	if code != ExitFailed || !strings.Contains(out, "bbb1\tup\t") || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -42,7 +42,7 @@ func (e *Env) Load(ctx context.Context, servers []Server, now time.Time) []Resul
 		sl.Latency = time.Since(start)
 		if err != nil {
 			sl.State, sl.Reason = LoadState(err), LoadReason(err)
-			return sl, err
+			return sl, withChecksumHint(s, err)
 		}
 		sl.State = StateUp
 		sl.Meetings = ms
@@ -99,4 +99,22 @@ func LoadReason(err error) string {
 		return "no API secret"
 	}
 	return bbb.Reason(err)
+}
+
+// ChecksumHintError adds to a rejected secret that the server may rather
+// have disabled the configured sha1 checksums (bbb-web answers
+// checksumError for both, reference §1).
+type ChecksumHintError struct{ Err error }
+
+func (e *ChecksumHintError) Error() string {
+	return e.Err.Error() + `, or the server no longer accepts sha1 checksums: set api.checksum to sha256`
+}
+
+func (e *ChecksumHintError) Unwrap() error { return e.Err }
+
+func withChecksumHint(s Server, err error) error {
+	if s.API.Checksum == "sha1" && bbb.IsSecretRejected(err) {
+		return &ChecksumHintError{Err: err}
+	}
+	return err
 }

@@ -152,7 +152,7 @@ func (e *Env) verifySecret(ctx context.Context, s Server, secret string) error {
 		return nil
 	}
 	if bbb.IsSecretRejected(err) {
-		return &SecretRejectedError{Server: s.Name, URL: s.API.URL, Err: err}
+		return &SecretRejectedError{Server: s.Name, URL: s.API.URL, SHA1: s.API.Checksum == "sha1", Err: err}
 	}
 	return &SecretUnverifiedError{Server: s.Name, Err: err}
 }
@@ -160,12 +160,17 @@ func (e *Env) verifySecret(ctx context.Context, s Server, secret string) error {
 // SecretRejectedError is a fetched secret that the API at api.url rejects.
 type SecretRejectedError struct {
 	Server, URL string
+	SHA1        bool // api.checksum is sha1, which the server may have disabled
 	Err         error
 }
 
 func (e *SecretRejectedError) Error() string {
-	return fmt.Sprintf("%s: the API at %s rejects the secret bbb-conf printed, so it was not saved: "+
+	msg := fmt.Sprintf("%s: the API at %s rejects the secret bbb-conf printed, so it was not saved: "+
 		"restart bbb-web if the secret was just changed (bbb-conf --restart), or check that api.url points at this server", e.Server, e.URL)
+	if e.SHA1 {
+		msg += ", or set api.checksum to sha256 if the server no longer accepts sha1"
+	}
+	return msg
 }
 
 func (e *SecretRejectedError) Unwrap() error { return e.Err }
