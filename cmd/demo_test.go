@@ -155,7 +155,7 @@ func (n *notifyBuffer) String() string {
 
 func TestDemoServe(t *testing.T) {
 	demoEnv(t)
-	out := &notifyBuffer{re: regexp.MustCompile(`(?m)^config: (\S+)\n`), hit: make(chan []string, 1)}
+	out := &notifyBuffer{re: regexp.MustCompile(`(?ms)^config: (\S+)\n.*^Ctrl-C stops the servers and removes [^\n]+\n`), hit: make(chan []string, 1)}
 	errOut := &notifyBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -168,7 +168,7 @@ func TestDemoServe(t *testing.T) {
 	case code := <-done:
 		t.Fatalf("demo --serve ended with %d before printing its config\n%s%s", code, out.String(), errOut.String())
 	case <-time.After(20 * time.Second):
-		t.Fatalf("no config path printed\n%s", out.String())
+		t.Fatalf("no config path and commands printed\n%s", out.String())
 	}
 	o := out.String()
 	for _, w := range []string{
