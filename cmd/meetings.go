@@ -51,7 +51,7 @@ meeting ID, participants (moderators included), voice, video streams,
 listen-only users, moderators, how long it has run (from createTime),
 whether it records, and a breakout room's parent meeting. Ties keep
 the config's server order. A server that fails is listed on stderr with
-its error.
+its error. Servers are polled 64 at once by default; -j overrides it.
 
 ` + meetingsJSONDoc + `
 
