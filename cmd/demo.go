@@ -99,10 +99,33 @@ type demoStep struct {
 	ok   []int
 }
 
+// hasCommand reports whether bbbfleet has the (sub)command path, so that
+// the tour shows the commands this build has.
 func (app *App) hasCommand(path ...string) bool {
 	root := NewRootCmd(&App{IO: app.IO})
 	c, rest, err := root.Find(path)
 	return err == nil && len(rest) == 0 && c != root && c.Name() == path[len(path)-1]
+}
+
+func demoServerCount(n int) string { return fmt.Sprintf("%d %s", n, demoServerWord(n)) }
+
+func demoServerWord(n int) string {
+	if n == 1 {
+		return "server"
+	}
+	return "servers"
+}
+
+func demoTags(f *simfleet.Fleet) string {
+	var tags []string
+	for _, h := range f.Hosts {
+		for _, t := range h.Tags {
+			if !slices.Contains(tags, "@"+t) {
+				tags = append(tags, "@"+t)
+			}
+		}
+	}
+	return strings.Join(tags, " and ")
 }
 
 func problemName(f *simfleet.Fleet) string {
@@ -115,7 +138,7 @@ func problemName(f *simfleet.Fleet) string {
 func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 	bad := problemName(f)
 	steps := []demoStep{{
-		why:  fmt.Sprintf("The inventory: %d servers in one strict YAML file, tagged @core and @pool.", len(f.Hosts)),
+		why:  fmt.Sprintf("The inventory: %s in one strict YAML file, tagged %s.", demoServerCount(len(f.Hosts)), demoTags(f)),
 		args: []string{"servers"}, ok: []int{ExitOK},
 	}}
 	if app.hasCommand("check") {
@@ -126,7 +149,7 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 		steps = append(steps, demoStep{why: why + ".", args: []string{"check"}, ok: []int{0, 1, 2}})
 	}
 	steps = append(steps,
-		demoStep{why: "Load now, from every server's getMeetings: a school morning, lessons started on the hour.",
+		demoStep{why: fmt.Sprintf("Load at simulated %s, from every server's getMeetings: lessons start on the hour.", f.SimNow().Format("15:04")),
 			args: []string{"load"}, ok: []int{ExitOK}},
 		meetingsStep(f),
 	)
@@ -189,8 +212,8 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 	}
 	out := app.IO.Out
 	ctx := app.Context()
-	fmt.Fprintf(out, "%s %d simulated BBB 3.0 servers on 127.0.0.1 (SSH and API), a school day from %s (seed %d, %g× real time).\n",
-		app.IO.Bold("bbbfleet demo:"), len(f.Hosts), f.SimNow().Format("Mon 15:04"), o.seed, o.speed)
+	fmt.Fprintf(out, "%s %d simulated BBB 3.0 %s on 127.0.0.1 (SSH and API), a school day from %s (seed %d, %g× real time).\n",
+		app.IO.Bold("bbbfleet demo:"), len(f.Hosts), demoServerWord(len(f.Hosts)), f.SimNow().Format("Mon 15:04"), o.seed, o.speed)
 	fmt.Fprintf(out, "Every command below runs as `bbbfleet -c %s ...`.\n", f.Config)
 	steps := demoSteps(app, f)
 	var broken []string
@@ -225,8 +248,8 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 	out := app.IO.Out
 	ctx := app.Context()
 	bad := problemName(f)
-	fmt.Fprintf(out, "%s %d simulated BBB 3.0 servers are running on 127.0.0.1, a school day from %s at %g× real time (seed %d).\n\n",
-		app.IO.Bold("bbbfleet demo --serve:"), len(f.Hosts), f.SimNow().Format("Mon 15:04"), o.speed, o.seed)
+	fmt.Fprintf(out, "%s %d simulated BBB 3.0 %s running on 127.0.0.1, a school day from %s at %g× real time (seed %d).\n\n",
+		app.IO.Bold("bbbfleet demo --serve:"), len(f.Hosts), map[bool]string{true: "server is", false: "servers are"}[len(f.Hosts) == 1], f.SimNow().Format("Mon 15:04"), o.speed, o.seed)
 	fmt.Fprintf(out, "config: %s\n\n", f.Config)
 	fmt.Fprintf(out, "In another terminal (or pass -c %s to each command):\n\n", f.Config)
 	fmt.Fprintf(out, "  export BBBFLEET_CONFIG=%s\n", shellQuote(f.Config))
