@@ -171,6 +171,19 @@ func TestSecretFetchRealSSHD(t *testing.T) {
 		t.Fatalf("load after re-fetch: exit %d\n%s\n%s", code, out, errOut)
 	}
 
+	// An environment override is noted: it wins over the file.
+	const envSecret = "env-secret-for-bbb1-0123456789"
+	secrets = append(secrets, envSecret)
+	t.Setenv("BBBFLEET_SECRET_BBB1", envSecret)
+	out, _, code = outs.run(t, f.Config, "secret", "fetch", "bbb1", "-o", "json")
+	if rep := fetchJSON(t, out); code != 0 || rep.Servers[0].EnvOverride != "BBBFLEET_SECRET_BBB1" || rep.Servers[0].Status != "unchanged" {
+		t.Errorf("env override: exit %d %+v", code, rep)
+	}
+	out, _, _ = outs.run(t, f.Config, "secret", "fetch", "bbb1", "-o", "tsv")
+	if !strings.Contains(out, "BBBFLEET_SECRET_BBB1 is set and overrides the file for this server") {
+		t.Errorf("env override note missing:\n%s", out)
+	}
+
 	outs.check(t, secrets...)
 }
 
