@@ -286,6 +286,11 @@ func TestCheckRealSSHD(t *testing.T) {
 		if c := rep.get(t, "bbb5", "api"); c.Status != "OK" {
 			t.Errorf("api still checked: %+v", c)
 		}
+		// Without the ssh column, the SSH checks carry the reason.
+		rep, _, _ = checkRun(t, f.Config, "--skip", "ssh", "bbb5")
+		if c := rep.get(t, "bbb5", "disk"); !strings.HasPrefix(c.Message, "not checked: ssh failed: ") || !strings.Contains(c.Message, "connection refused") {
+			t.Errorf("disk message without ssh column %q", c.Message)
+		}
 	})
 
 	t.Run("hanging sshd", func(t *testing.T) {

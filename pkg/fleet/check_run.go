@@ -293,9 +293,13 @@ func (cc *checkCtx) sshResults(name string, p *serverProbe, late string) ([]Chec
 		out = append(out, sshRes)
 	}
 	if failed {
+		why := "ssh failed"
+		if !slicesContains(cc.checks, CheckSSH) {
+			why += ": " + sshRes.Message // the ssh check is not shown: say why here
+		}
 		for _, n := range cc.checks {
 			if sshChecks[n] {
-				out = append(out, NotChecked(n, "ssh failed"))
+				out = append(out, NotChecked(n, why))
 			}
 		}
 		return out, ""
