@@ -628,6 +628,25 @@ func (v *validator) check(c *CheckThresholds) {
 	if c.DiskCriticalPct < c.DiskWarningPct {
 		v.errf(v.line("check", "disk_critical_percent"), "check: disk_critical_percent (%d) is below disk_warning_percent (%d)", c.DiskCriticalPct, c.DiskWarningPct)
 	}
+	for _, d := range []struct {
+		name string
+		n    int
+	}{{"certificate_warning_days", c.CertWarningDays}, {"certificate_critical_days", c.CertCriticalDays}} {
+		if d.n < 0 {
+			v.errf(v.line("check", d.name), "check: %s %d must not be negative", d.name, d.n)
+		}
+	}
+	if c.MemoryCriticalPct < c.MemoryWarningPct {
+		v.errf(v.line("check", "memory_critical_percent"), "check: memory_critical_percent (%d) is below memory_warning_percent (%d)", c.MemoryCriticalPct, c.MemoryWarningPct)
+	}
+	if c.LoadWarningPerCPU < 0 || c.LoadCriticalPerCP < 0 {
+		v.errf(v.line("check", "load_warning_per_core"), "check: load thresholds per core must not be negative")
+	} else if c.LoadCriticalPerCP < c.LoadWarningPerCPU {
+		v.errf(v.line("check", "load_critical_per_core"), "check: load_critical_per_core (%g) is below load_warning_per_core (%g)", c.LoadCriticalPerCP, c.LoadWarningPerCPU)
+	}
+	if c.ClockSkewCritical < c.ClockSkewWarning {
+		v.errf(v.line("check", "clock_skew_critical"), "check: clock_skew_critical (%s) is below clock_skew_warning (%s)", c.ClockSkewCritical.D(), c.ClockSkewWarning.D())
+	}
 }
 
 // merge fills every unset field of s from d, then from the built-in defaults.
