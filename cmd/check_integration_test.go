@@ -266,6 +266,22 @@ func TestCheckRealSSHD(t *testing.T) {
 		}
 	})
 
+	t.Run("slow API", func(t *testing.T) {
+		defer reset()
+		f.Update(t, 0, func(s *sim.State) { s.Slow = 20 * time.Second })
+		start := time.Now()
+		rep, code, _ := checkRun(t, f.Config, "--timeout", "3s")
+		if elapsed := time.Since(start); elapsed > 8*time.Second {
+			t.Errorf("took %s with --timeout 3s", elapsed)
+		}
+		if code != 2 || !sameList(rep.notOK(), "bbb1 api CRITICAL", "bbb1 secret UNKNOWN") {
+			t.Fatalf("exit %d: %v", code, rep.notOK())
+		}
+		if c := rep.get(t, "bbb1", "api"); !strings.Contains(c.Message, "timeout") && !strings.Contains(c.Message, "no answer") {
+			t.Errorf("api message %q", c.Message)
+		}
+	})
+
 	t.Run("unreachable host", func(t *testing.T) {
 		f.Hosts[4].SSH.Stop()
 		rep, code, _ := checkRun(t, f.Config)
