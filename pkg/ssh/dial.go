@@ -29,6 +29,12 @@ type Client struct {
 	jumps []*gossh.Client // outermost first
 	sem   chan struct{}
 
+	// Active Runs, and the cleanup in progress (see Run): while cleaning
+	// is non-nil no Run starts, so the cleanup cannot kill its command.
+	runMu    sync.Mutex
+	runs     int
+	cleaning chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -44,7 +50,9 @@ func (c *Client) Addr() string { return c.addr }
 
 // Goph returns the underlying goph client (for SFTP uploads). Its
 // RunContext must not be used: it leaks a goroutine and ignores Sudo;
-// use Run.
+// use Run. Sessions opened through it are not Runs: the cancel cleanup of
+// Run (root logins, forced commands) would end an external sftp-server
+// process of this connection running at the same time.
 func (c *Client) Goph() *goph.Client { return c.gc }
 
 // Close closes the connection and those to the jump hosts.

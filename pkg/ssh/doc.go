@@ -43,6 +43,20 @@
 // trusted script built by the tool. With Command.Sudo and a non-root user
 // the command runs as "sudo -n -- ARGV"; sudo asking for a password yields
 // an error matching ErrSudoPassword. A non-zero exit yields *ExitError
-// along with the Result. Cancelling ctx kills the remote command (see Run
-// for OpenSSH's limits) and returns promptly.
+// along with the Result.
+//
+// # Cancelling
+//
+// Cancelling ctx stops the remote command and Run returns promptly (see
+// Run). The session gets SIGTERM, then SIGKILL. OpenSSH (up to at least
+// 9.2) refuses session signals for root logins and for ForceCommand
+// sessions, and says so when asked for a reply. Then, if the cancelled Run
+// was the only one active on the Client, Run opens one more session on the
+// same connection, for at most 2 s, that runs a constant sh script: it
+// sends SIGTERM, then SIGKILL, to the process group of every other session
+// of this connection (each session's shell is a child of the
+// per-connection sshd process, the script's parent, and leads its own
+// process group), and does nothing unless its parent is sshd. New Runs
+// wait for it. With other Runs active it is skipped, as it would kill their
+// commands too; best-effort, its errors are ignored.
 package ssh

@@ -125,21 +125,39 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 	}
 }
 
-// termGrace is how long a cancelled command has between SIGTERM and SIGKILL.
-const termGrace = 250 * time.Millisecond
-
 // Run runs cmd in a new session on the connection and waits for it.
 //
-// A non-zero exit returns the Result and an *ExitError. When ctx ends
-// first, the remote process group is sent SIGTERM (relayed by sudo) and,
-// 250 ms later if still running, SIGKILL; the session is closed,
-// and Run returns (within about a second) the output so far with an error
-// wrapping ctx.Err(). The session is always closed.
+// A non-zero exit returns the Result and an *ExitError.
 //
-// OpenSSH honours the signals for non-root logins (also through sudo) but
-// refuses it for forced commands and, up to at least OpenSSH 9.2, for root
-// logins ("session signalling requires privilege separation"): there the
-// remote command runs on until it ends or writes to its closed output.
+// When ctx ends first, Run stops the remote command and returns (within
+// about a second, at most about three) the output so far with an error
+// wrapping ctx.Err(). The session is always closed. Stopping the command:
+//
+//   - The session is sent SIGTERM as a signal request with want-reply set,
+//     so sshd says whether it delivered it. When it did (non-root logins;
+//     with Sudo, sudo relays it to the command it runs as root, which the
+//     login user's SIGKILL could not reach), SIGKILL follows 250 ms later
+//     if the command still runs, and the session is closed.
+//   - When sshd refuses it — OpenSSH up to at least 9.2 refuses session
+//     signals for root logins ("session signalling requires privilege
+//     separation") and for ForceCommand sessions — the session is closed
+//     and, if this Run is the only one active on the Client, one new
+//     session on the same connection runs a constant, trusted sh script
+//     (cleanupScript) that sends SIGTERM, then 200 ms later SIGKILL, to
+//     the process group of every other session of the connection: each
+//     session's shell is a child of the per-connection sshd process (the
+//     script's $PPID) and leads its own process group. The command line of
+//     the cancelled command itself is unchanged. New Runs on the Client
+//     wait while the cleanup runs; it is bounded by 2 s and best-effort
+//     (its errors are ignored). It is skipped when other Runs are active,
+//     since it would kill their commands too: those cancelled commands are
+//     then left to the refused signals, and run on until they end or write
+//     to their closed output. Behind a ForceCommand the script reaches the
+//     forced command, not a shell, and does nothing unless that command
+//     runs it with sh as a direct child of sshd. Processes that left the
+//     session's process group (setsid, daemons) are not reached.
+//   - When sshd does not answer within 500 ms, SIGKILL is sent 250 ms
+//     later and the session is closed, as for a delivered SIGTERM.
 func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	start := time.Now()
 	res := &Result{ExitStatus: -1}
@@ -148,6 +166,12 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 		return res, fmt.Errorf("%s: ssh: %w", c.name, err)
 	}
 	ctxErr := func() error { return fmt.Errorf("%s: ssh: %w", c.name, ctx.Err()) }
+
+	// Counted as active (see the cancel cleanup), after any cleanup.
+	if c.enter(ctx) != nil {
+		return res, ctxErr()
+	}
+	defer c.leave()
 
 	// A slot, so that parallel Runs never exceed sshd's MaxSessions.
 	select {
@@ -215,30 +239,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	select {
 	case werr = <-done:
 	case <-ctx.Done():
-		// SIGTERM first: sudo relays it to the command it runs as root,
-		// which the login user's SIGKILL cannot reach (it would only kill
-		// sudo and orphan the command). SIGKILL follows for what ignores
-		// SIGTERM.
-		_ = sess.Signal(gossh.SIGTERM)
-		t := time.NewTimer(termGrace)
-		ended := false
-		select {
-		case <-done:
-			ended = true
-		case <-t.C:
-			_ = sess.Signal(gossh.SIGKILL)
-		}
-		sess.Close()
-		// Let Wait and the output copies finish; a healthy server closes
-		// the channel at once. Bounded, so a dead server cannot hold us.
-		if !ended {
-			t.Reset(time.Second)
-			select {
-			case <-done:
-			case <-t.C:
-			}
-		}
-		t.Stop()
+		c.stop(sess, done)
 		res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
 		res.Duration = time.Since(start)
 		return res, ctxErr()
@@ -263,6 +264,46 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 		return res, fmt.Errorf("%s: ssh: the connection ended before the command reported its exit status", c.name)
 	default:
 		return res, fmt.Errorf("%s: ssh: %w", c.name, werr)
+	}
+}
+
+// stop ends the command of a cancelled Run and closes its session (see
+// Run); done receives the result of sess.Wait.
+func (c *Client) stop(sess *gossh.Session, done <-chan error) {
+	ended := false
+	answer := signal(sess, gossh.SIGTERM)
+	if answer == signalRefused {
+		select {
+		case <-done: // it ended just now ("no pid for session")
+			ended = true
+		default:
+		}
+	} else {
+		// Delivered, or no answer (SIGKILL then, in case), or closing.
+		t := time.NewTimer(termGrace)
+		select {
+		case <-done:
+			ended = true
+		case <-t.C:
+			_ = sess.Signal(gossh.SIGKILL)
+		}
+		t.Stop()
+	}
+	sess.Close()
+	if answer == signalRefused && !ended && c.beginCleanup() {
+		c.cleanup()
+		c.endCleanup()
+	}
+	// Let Wait and the output copies finish. A healthy server closes the
+	// channel at once, or, while the command still runs (signals refused,
+	// no cleanup), as soon as it ends. Bounded, so neither can hold us.
+	if !ended {
+		t := time.NewTimer(time.Second)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
 

@@ -1,13 +1,17 @@
 package ssh
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -176,5 +180,76 @@ func TestHostKeyAlgorithmsFollowKnownHosts(t *testing.T) {
 	}
 	if algos := hk.algorithms("unknown:22"); algos != nil {
 		t.Errorf("unknown host: %q", algos)
+	}
+}
+
+// The cleanup script does nothing unless its parent is sshd: run under
+// the test binary, it leaves its sibling (a child of the test) alone.
+func TestCleanupScriptNeedsSSHDParent(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	sib := exec.Command("sleep", "60")
+	if err := sib.Start(); err != nil {
+		t.Skip(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- sib.Wait() }()
+	defer func() {
+		sib.Process.Kill()
+		<-exited
+	}()
+	if out, err := exec.Command("sh", "-c", cleanupScript).CombinedOutput(); err != nil || len(out) != 0 {
+		t.Errorf("cleanup script: %v %q", err, out)
+	}
+	select {
+	case err := <-exited:
+		t.Errorf("the cleanup script killed a process outside sshd: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+func TestCleanupGate(t *testing.T) {
+	c := &Client{}
+	ctx := context.Background()
+	if c.enter(ctx) != nil || c.enter(ctx) != nil {
+		t.Fatal("enter failed")
+	}
+	if c.beginCleanup() {
+		t.Error("cleanup begun with two Runs active")
+	}
+	c.leave()
+	if !c.beginCleanup() {
+		t.Fatal("cleanup refused to the only Run")
+	}
+	if c.beginCleanup() {
+		t.Error("two cleanups at once")
+	}
+	// A new Run waits for the cleanup, or gives up with its ctx.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := c.enter(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("enter during cleanup: %v", err)
+	}
+	entered := make(chan struct{})
+	go func() {
+		c.enter(ctx)
+		close(entered)
+	}()
+	select {
+	case <-entered:
+		t.Fatal("a Run started during the cleanup")
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.endCleanup()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Run still waits after the cleanup")
+	}
+	c.leave()
+	c.leave()
+	if c.runs != 0 {
+		t.Errorf("runs = %d", c.runs)
 	}
 }

@@ -1,0 +1,176 @@
+package ssh
+
+import (
+	"context"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// How a cancelled Run stops its remote command; see Run.
+const (
+	// termGrace is how long a cancelled command has between SIGTERM and
+	// SIGKILL.
+	termGrace = 250 * time.Millisecond
+	// replyWait bounds the wait for sshd's answer to the SIGTERM request;
+	// a healthy server answers at once.
+	replyWait = 500 * time.Millisecond
+	// cleanupTimeout bounds the cleanup session (opening it, running
+	// cleanupScript) so that cancellation stays prompt.
+	cleanupTimeout = 2 * time.Second
+	// maxEnterWaits bounds how often a Run waits for cleanups in turn.
+	maxEnterWaits = 100
+)
+
+// cleanupScript is the constant, trusted POSIX sh script the cleanup
+// session runs. In OpenSSH every session's shell is a child of the
+// per-connection sshd process (for a root login the cleanup shell's $PPID;
+// for a non-root login the unprivileged "sshd: user@notty" child, again
+// $PPID) and leads its own session and process group (setsid). The script
+// sends SIGTERM, then 200 ms later SIGKILL, to the process group of every
+// other child of $PPID, i.e. to every other session of this connection,
+// falling back to the process itself where it leads no group. It does
+// nothing unless $PPID is an sshd process (comm "sshd" or "sshd-session"):
+// never under init, a ForceCommand wrapper or another shell.
+const cleanupScript = `p=$PPID
+case $p in ''|*[!0-9]*|0|1) exit 0;; esac
+n=$(cat /proc/$p/comm 2>/dev/null || ps -o comm= -p $p 2>/dev/null)
+case $n in sshd|sshd-session) ;; *) exit 0;; esac
+l=$(ps -o pid= --ppid $p 2>/dev/null || pgrep -P $p 2>/dev/null)
+for s in TERM KILL; do
+  for c in $l; do
+    case $c in ''|*[!0-9]*|0|1) continue;; esac
+    [ "$c" = "$$" ] && continue
+    kill -s $s -- -$c 2>/dev/null || kill -s $s $c 2>/dev/null
+  done
+  if [ $s = TERM ]; then sleep 0.2 2>/dev/null || sleep 1; fi
+done
+exit 0`
+
+// enter registers a Run as active, first waiting (under ctx) for a
+// cleanup in progress to end.
+func (c *Client) enter(ctx context.Context) error {
+	for i := 0; ; i++ {
+		c.runMu.Lock()
+		ch := c.cleaning
+		if ch == nil || i >= maxEnterWaits {
+			c.runs++
+			c.runMu.Unlock()
+			return nil
+		}
+		c.runMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// leave unregisters a Run.
+func (c *Client) leave() {
+	c.runMu.Lock()
+	c.runs--
+	c.runMu.Unlock()
+}
+
+// beginCleanup reports whether the calling Run is the only active one and
+// no cleanup runs; if so, it blocks new Runs until endCleanup.
+func (c *Client) beginCleanup() bool {
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	if c.runs != 1 || c.cleaning != nil {
+		return false
+	}
+	c.cleaning = make(chan struct{})
+	return true
+}
+
+func (c *Client) endCleanup() {
+	c.runMu.Lock()
+	close(c.cleaning)
+	c.cleaning = nil
+	c.runMu.Unlock()
+}
+
+// signalAnswer is what sshd answered to a signal request.
+type signalAnswer int
+
+const (
+	signalUnknown   signalAnswer = iota // no answer in time
+	signalDelivered                     // SSH_MSG_CHANNEL_SUCCESS
+	signalRefused                       // SSH_MSG_CHANNEL_FAILURE
+	signalGone                          // the channel is closing: the command ended
+)
+
+// signal sends sig to the session's command as a request with want-reply
+// set (RFC 4254 makes it false, but OpenSSH answers either way when asked:
+// failure for root logins and forced commands), and waits a bounded time
+// for the answer.
+func signal(sess *gossh.Session, sig gossh.Signal) signalAnswer {
+	ch := make(chan signalAnswer, 1)
+	go func() {
+		ok, err := sess.SendRequest("signal", true, gossh.Marshal(&struct{ Signal string }{string(sig)}))
+		switch {
+		case err != nil:
+			ch <- signalGone
+		case ok:
+			ch <- signalDelivered
+		default:
+			ch <- signalRefused
+		}
+	}()
+	t := time.NewTimer(replyWait)
+	defer t.Stop()
+	select {
+	case a := <-ch:
+		return a
+	case <-t.C:
+		return signalUnknown
+	}
+}
+
+// cleanup runs cleanupScript in a new session, within cleanupTimeout.
+// Best-effort: every error is ignored. The caller holds beginCleanup.
+func (c *Client) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	type opened struct {
+		s   *gossh.Session
+		err error
+	}
+	och := make(chan opened, 1)
+	go func() {
+		s, err := c.openSession(ctx)
+		och <- opened{s, err}
+	}()
+	var s *gossh.Session
+	select {
+	case o := <-och:
+		if o.err != nil {
+			return
+		}
+		s = o.s
+	case <-ctx.Done():
+		go func() {
+			if o := <-och; o.s != nil {
+				o.s.Close()
+			}
+		}()
+		return
+	}
+	defer s.Close()
+	if err := s.Start(cleanupScript); err != nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = s.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Close() // Wait then returns once the server confirms, or the connection dies
+	}
+}
