@@ -110,11 +110,7 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	servers, _, err := app.selectTargets(args, true)
-	if err != nil {
-		return err
-	}
-	env, err := app.newEnv(true)
+	servers, env, err := app.targetsEnv(args, true, true)
 	if err != nil {
 		return err
 	}

@@ -71,6 +71,20 @@ EXIT STATUS
 	return cmd
 }
 
+// targetsEnv selects the targets (see selectTargets) and builds the run's
+// environment for them.
+func (app *App) targetsEnv(args []string, defaultAll, withSecrets bool) ([]fleet.Server, *fleet.Env, error) {
+	servers, _, err := app.selectTargets(args, defaultAll)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := app.newEnv(withSecrets)
+	if err != nil {
+		return nil, nil, err
+	}
+	return servers, env, nil
+}
+
 // newEnv builds the run's environment from the global flags.
 func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 	cfg, err := app.Config()

@@ -122,11 +122,7 @@ EXIT STATUS
 			if cmd.Flags().Changed("watch") {
 				args, watch = watchInterval(app, args, watch)
 			}
-			servers, _, err := app.selectTargets(args, true)
-			if err != nil {
-				return err
-			}
-			env, err := app.newEnv(true)
+			servers, env, err := app.targetsEnv(args, true, true)
 			if err != nil {
 				return err
 			}

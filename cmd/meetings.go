@@ -65,11 +65,7 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			servers, _, err := app.selectTargets(args, true)
-			if err != nil {
-				return err
-			}
-			env, err := app.newEnv(true)
+			servers, env, err := app.targetsEnv(args, true, true)
 			if err != nil {
 				return err
 			}

@@ -107,14 +107,11 @@ EXIT STATUS
 			if err != nil {
 				return err
 			}
-			servers, cfg, err := app.selectTargets(args, false)
+			servers, env, err := app.targetsEnv(args, false, true)
 			if err != nil {
 				return err
 			}
-			env, err := app.newEnv(true)
-			if err != nil {
-				return err
-			}
+			cfg := env.Config
 			defer env.Close()
 			fs := env.FetchSecrets(app.Context(), servers, fleet.SecretFetchOptions{NoVerify: noVerify})
 			if err := app.Context().Err(); err != nil {

@@ -89,20 +89,25 @@ func (o *IO) Paint(t Tone, s string) string {
 	if !o.Color {
 		return s
 	}
-	st := o.renderer().NewStyle()
-	switch t {
-	case Good:
-		st = st.Foreground(lipgloss.Color("2"))
-	case Warn:
-		st = st.Foreground(lipgloss.Color("3"))
-	case Bad:
-		st = st.Foreground(lipgloss.Color("1")).Bold(true)
-	case Faint:
-		st = st.Faint(true)
-	default:
+	if t == Plain {
 		return s
 	}
-	return st.Render(s)
+	return withTone(o.renderer().NewStyle(), t).Render(s)
+}
+
+// withTone adds a tone's colour to a style.
+func withTone(st lipgloss.Style, t Tone) lipgloss.Style {
+	switch t {
+	case Good:
+		return st.Foreground(lipgloss.Color("2"))
+	case Warn:
+		return st.Foreground(lipgloss.Color("3"))
+	case Bad:
+		return st.Foreground(lipgloss.Color("1")).Bold(true)
+	case Faint:
+		return st.Faint(true)
+	}
+	return st
 }
 
 // Bold makes s bold when colour is on.
@@ -153,16 +158,7 @@ func (o *IO) Render(t Table) error {
 				st = st.Bold(true)
 			}
 			if row < len(all) && col < len(all[row]) && o.Color {
-				switch tone(row, col, all[row][col]) {
-				case Good:
-					st = st.Foreground(lipgloss.Color("2"))
-				case Warn:
-					st = st.Foreground(lipgloss.Color("3"))
-				case Bad:
-					st = st.Foreground(lipgloss.Color("1")).Bold(true)
-				case Faint:
-					st = st.Faint(true)
-				}
+				st = withTone(st, tone(row, col, all[row][col]))
 			}
 			return st
 		})

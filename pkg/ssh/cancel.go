@@ -135,28 +135,8 @@ func signal(sess *gossh.Session, sig gossh.Signal) signalAnswer {
 func (c *Client) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	type opened struct {
-		s   *gossh.Session
-		err error
-	}
-	och := make(chan opened, 1)
-	go func() {
-		s, err := c.openSession(ctx)
-		och <- opened{s, err}
-	}()
-	var s *gossh.Session
-	select {
-	case o := <-och:
-		if o.err != nil {
-			return
-		}
-		s = o.s
-	case <-ctx.Done():
-		go func() {
-			if o := <-och; o.s != nil {
-				o.s.Close()
-			}
-		}()
+	s, err := c.openSessionCtx(ctx, nil)
+	if err != nil {
 		return
 	}
 	defer s.Close()

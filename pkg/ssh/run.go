@@ -182,32 +182,12 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	release := func() { <-c.sem }
 
 	// Opening a session waits for the server; do it under ctx.
-	type opened struct {
-		s   *gossh.Session
-		err error
-	}
-	och := make(chan opened, 1)
-	go func() {
-		s, err := c.openSession(ctx)
-		och <- opened{s, err}
-	}()
-	var sess *gossh.Session
-	select {
-	case o := <-och:
-		if o.err != nil {
-			release()
-			return res, fmt.Errorf("%s: ssh: opening session: %w", c.name, o.err)
+	sess, err := c.openSessionCtx(ctx, release)
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctxErr()
 		}
-		sess = o.s
-	case <-ctx.Done():
-		// Clean up once the server answers (or the connection dies).
-		go func() {
-			if o := <-och; o.s != nil {
-				o.s.Close()
-			}
-			release()
-		}()
-		return res, ctxErr()
+		return res, fmt.Errorf("%s: ssh: opening session: %w", c.name, err)
 	}
 	defer release()
 	defer sess.Close()
@@ -310,6 +290,38 @@ func (c *Client) stop(sess *gossh.Session, done <-chan error) {
 // openSession opens a session, retrying (bounded, under ctx) while sshd
 // refuses it: sshd frees a closed session's slot a moment after the close,
 // and a server may set MaxSessions below our own limit.
+// openSessionCtx opens a session but gives up when ctx ends; a session the
+// server grants after that is closed. When it returns an error, failed (if
+// set) is called exactly once: at once, or after a late session is closed.
+func (c *Client) openSessionCtx(ctx context.Context, failed func()) (*gossh.Session, error) {
+	type opened struct {
+		s   *gossh.Session
+		err error
+	}
+	och := make(chan opened, 1)
+	go func() {
+		s, err := c.openSession(ctx)
+		och <- opened{s, err}
+	}()
+	select {
+	case o := <-och:
+		if o.err != nil && failed != nil {
+			failed()
+		}
+		return o.s, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-och; o.s != nil {
+				o.s.Close()
+			}
+			if failed != nil {
+				failed()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
 func (c *Client) openSession(ctx context.Context) (*gossh.Session, error) {
 	var err error
 	for attempt := 1; attempt <= 20; attempt++ {
