@@ -80,7 +80,10 @@ func runDemo(app *App, o demoOptions) error {
 	start := time.Date(d.Year(), d.Month(), d.Day(), at.Hour(), at.Minute(), 0, 0, d.Location())
 
 	ctx := app.Context()
-	f, err := simfleet.Start(ctx, simfleet.Options{N: o.servers, Seed: o.seed, Speed: o.speed, Start: start})
+	f, err := simfleet.Start(ctx, simfleet.Options{N: o.servers, Seed: o.seed, Speed: o.speed, Start: start,
+		// The tour starts without API secrets and fetches them; --serve
+		// starts ready to use.
+		NoSecrets: !o.serve})
 	if err != nil {
 		return fmt.Errorf("starting the simulated fleet: %w", err)
 	}
@@ -97,14 +100,6 @@ type demoStep struct {
 	why  string
 	args []string
 	ok   []int
-}
-
-// hasCommand reports whether bbbfleet has the (sub)command path, so that
-// the tour shows the commands this build has.
-func (app *App) hasCommand(path ...string) bool {
-	root := NewRootCmd(&App{IO: app.IO})
-	c, rest, err := root.Find(path)
-	return err == nil && len(rest) == 0 && c != root && c.Name() == path[len(path)-1]
 }
 
 func demoServerCount(n int) string { return fmt.Sprintf("%d %s", n, demoServerWord(n)) }
@@ -140,14 +135,15 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 	steps := []demoStep{{
 		why:  fmt.Sprintf("The inventory: %s in one strict YAML file, tagged %s.", demoServerCount(len(f.Hosts)), demoTags(f)),
 		args: []string{"servers"}, ok: []int{ExitOK},
+	}, {
+		why:  "API secrets are kept apart from the inventory: read them over SSH with bbb-conf --secret, verify them with a signed API call, store them in a 0600 file.",
+		args: []string{"secret", "fetch", "all"}, ok: []int{ExitOK},
 	}}
-	if app.hasCommand("check") {
-		why := "Health of every server at once, over SSH and the API"
-		if bad != "" {
-			why += fmt.Sprintf("; %s has a problem planted on purpose", bad)
-		}
-		steps = append(steps, demoStep{why: why + ".", args: []string{"check"}, ok: []int{0, 1, 2}})
+	why := "Health of every server at once, over SSH and the API"
+	if bad != "" {
+		why += fmt.Sprintf("; %s has a problem planted on purpose", bad)
 	}
+	steps = append(steps, demoStep{why: why + ".", args: []string{"check"}, ok: []int{0, 1, 2}})
 	steps = append(steps,
 		demoStep{why: fmt.Sprintf("Load at simulated %s, from every server's getMeetings: lessons start on the hour.", f.SimNow().Format("15:04")),
 			args: []string{"load"}, ok: []int{ExitOK}},
@@ -253,17 +249,12 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 	fmt.Fprintf(out, "config: %s\n\n", f.Config)
 	fmt.Fprintf(out, "In another terminal (or pass -c %s to each command):\n\n", f.Config)
 	fmt.Fprintf(out, "  export BBBFLEET_CONFIG=%s\n", shellQuote(f.Config))
-	try := [][2]string{}
-	if app.hasCommand("check") {
-		try = append(try, [2]string{"bbbfleet check", "health of every server"})
-	}
-	try = append(try,
-		[2]string{"bbbfleet load --watch 2s", "the school day going by"},
-		[2]string{"bbbfleet meetings", "every meeting, largest first"},
-		[2]string{"bbbfleet exec all -- bbb-conf --status", "a command on every server over SSH"},
-	)
-	if app.hasCommand("secret", "fetch") {
-		try = append(try, [2]string{"bbbfleet secret fetch all", "read the API secrets over SSH into secrets.yaml"})
+	try := [][2]string{
+		{"bbbfleet check", "health of every server"},
+		{"bbbfleet load --watch 2s", "the school day going by"},
+		{"bbbfleet meetings", "every meeting, largest first"},
+		{"bbbfleet exec all -- bbb-conf --status", "a command on every server over SSH"},
+		{"bbbfleet secret fetch all", "read the API secrets over SSH into secrets.yaml"},
 	}
 	if bad != "" {
 		try = append(try, [2]string{"bbbfleet exec " + bad + " -- systemctl restart " + simfleet.ProblemUnit, "fix " + bad + " (it changes the server), then check again"})

@@ -103,7 +103,15 @@ func dpkgLines(s State) string {
 	return b.String()
 }
 
-func (c *cmd) bbbWebURL(s State) string { return "https://" + s.Hostname }
+func (c *cmd) bbbWebURL(s State) string { return serverURL(s) }
+
+// serverURL is bbb-web's bigbluebutton.web.serverURL.
+func serverURL(s State) string {
+	if s.ServerURL != "" {
+		return strings.TrimSuffix(s.ServerURL, "/")
+	}
+	return "https://" + s.Hostname
+}
 
 // cmdBBBConf emulates bigbluebutton-config/bin/bbb-conf.
 func cmdBBBConf(c *cmd) int {
@@ -256,7 +264,7 @@ func CheckReport(s State) string {
 	fmt.Fprintf(&b, "                         CPU cores: %d\n", s.Cores)
 	b.WriteString("\n/etc/bigbluebutton/bbb-web.properties (override for bbb-web)\n")
 	b.WriteString("/usr/share/bbb-web/WEB-INF/classes/bigbluebutton.properties (bbb-web)\n")
-	fmt.Fprintf(&b, "       bigbluebutton.web.serverURL: https://%s\n", s.Hostname)
+	fmt.Fprintf(&b, "       bigbluebutton.web.serverURL: %s\n", serverURL(s))
 	b.WriteString("                defaultGuestPolicy: ALWAYS_ACCEPT\n")
 	b.WriteString("              defaultMeetingLayout: CUSTOM_LAYOUT\n")
 	b.WriteString("\n/etc/nginx/sites-available/bigbluebutton (nginx)\n")

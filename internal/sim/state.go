@@ -132,6 +132,9 @@ func (m Meeting) count(f func(Attendee) bool) int {
 type State struct {
 	Name               string            `json:"name"`
 	Hostname           string            `json:"hostname"`
+	// ServerURL is bbb-web's bigbluebutton.web.serverURL; empty means
+	// https://Hostname.
+	ServerURL string `json:"serverURL,omitempty"`
 	Release            string            `json:"release"` // e.g. 3.0.4
 	Build              int               `json:"build"`   // the (NNNN) of bbb-conf --version
 	Secret             string            `json:"secret"`

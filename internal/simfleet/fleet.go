@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,8 @@ type Options struct {
 	NoProblem bool
 	// State, when set, adjusts server i's initial state last.
 	State func(i int, s *sim.State)
+	// NoSecrets writes an empty secrets file, as before `secret fetch`.
+	NoSecrets bool
 	// Now is the servers' real clock (default time.Now).
 	Now func() time.Time
 }
@@ -181,9 +184,20 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		}
 		f.stops = append(f.stops, stopAPI)
 		h.APIURL = url
+		// bbb-web's serverURL is where its API really is, so that
+		// `bbb-conf --secret` reports the URL the config uses.
+		if err := h.Sim.Update(func(s *sim.State) error {
+			s.ServerURL = strings.TrimSuffix(url, "/bigbluebutton/api/")
+			return nil
+		}); err != nil {
+			return nil, err
+		}
 		f.Hosts = append(f.Hosts, h)
-		specs = append(specs, HostSpec{Name: name, Host: "127.0.0.1", SSHPort: h.SSHPort, APIURL: url,
-			Tags: h.Tags, Secret: st.Secret})
+		spec := HostSpec{Name: name, Host: "127.0.0.1", SSHPort: h.SSHPort, APIURL: url, Tags: h.Tags, Secret: st.Secret}
+		if o.NoSecrets {
+			spec.Secret = ""
+		}
+		specs = append(specs, spec)
 		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
 	}
 	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh})
