@@ -130,11 +130,11 @@ func (m Meeting) count(f func(Attendee) bool) int {
 
 // State is everything the simulator knows about one BBB server.
 type State struct {
-	Name               string            `json:"name"`
-	Hostname           string            `json:"hostname"`
+	Name     string `json:"name"`
+	Hostname string `json:"hostname"`
 	// ServerURL is bbb-web's bigbluebutton.web.serverURL; empty means
 	// https://Hostname.
-	ServerURL string `json:"serverURL,omitempty"`
+	ServerURL          string            `json:"serverURL,omitempty"`
 	Release            string            `json:"release"` // e.g. 3.0.4
 	Build              int               `json:"build"`   // the (NNNN) of bbb-conf --version
 	Secret             string            `json:"secret"`
