@@ -146,7 +146,7 @@ servers; commands that change servers need explicit targets.`,
 	f := root.PersistentFlags()
 	f.StringVarP(&app.ConfigPath, "config", "c", "", "fleet config file (default: $BBBFLEET_CONFIG, ./bbbfleet.yaml, $XDG_CONFIG_HOME/bbbfleet/fleet.yaml, /etc/bbbfleet/fleet.yaml)")
 	f.StringVarP(&app.Output, "output", "o", "", "output format: table, tsv or json (some commands add nagios, prometheus); default table on a terminal, tsv on a pipe")
-	f.IntVarP(&app.Parallel, "parallel", "j", 16, "how many servers to work on at once")
+	f.IntVarP(&app.Parallel, "parallel", "j", 16, "how many servers to work on at once (load and meetings poll 64 unless set)")
 	f.DurationVar(&app.Timeout, "timeout", 30*time.Second, "deadline for each server's work")
 	f.BoolVar(&app.DryRun, "dry-run", false, "print what would change and touch nothing")
 	f.BoolVarP(&app.Verbose, "verbose", "v", false, "show the remote commands that run")
