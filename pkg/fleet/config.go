@@ -137,7 +137,6 @@ type fileConfig struct {
 	Holidays    []string        `yaml:"holidays"`
 	SecretsFile string          `yaml:"secrets_file"`
 	Check       CheckThresholds `yaml:"check"`
-	AuditLog    string          `yaml:"audit_log"`
 }
 
 // Holiday is an inclusive range of dates on which schedules do not fire.
@@ -156,7 +155,6 @@ type Config struct {
 	Holidays    []Holiday       `json:"-"`
 	SecretsFile string          `json:"secrets_file"`
 	Check       CheckThresholds `json:"check"`
-	AuditLog    string          `json:"audit_log"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -345,7 +343,7 @@ var (
 
 // sectionKeys names the keys allowed in each section, for "did you mean" help.
 var sectionKeys = map[string]string{
-	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, secrets_file, check, audit_log",
+	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, secrets_file, check",
 	"fleet.Server":          "name, host, tags, ssh, api, capacity, power",
 	"fleet.Settings":        "ssh, api, capacity, power",
 	"fleet.SSHSettings":     "user, port, identity_file, known_hosts, host_key_policy, proxy_jump, timeout",
@@ -441,7 +439,6 @@ func (v *validator) build(fc *fileConfig) *Config {
 		Scalelite: fc.Scalelite,
 		Schedules: fc.Schedules,
 		Check:     fc.Check,
-		AuditLog:  fc.AuditLog,
 	}
 	v.settings(&cfg.Defaults, "defaults")
 	if len(fc.Servers) == 0 {
@@ -521,9 +518,6 @@ func (v *validator) build(fc *fileConfig) *Config {
 		cfg.SecretsFile = filepath.Join(filepath.Dir(v.file), "secrets.yaml")
 	} else {
 		cfg.SecretsFile = v.resolve(fc.SecretsFile)
-	}
-	if cfg.AuditLog != "" {
-		cfg.AuditLog = v.resolve(cfg.AuditLog)
 	}
 	v.check(&cfg.Check)
 	if cfg.Scalelite != nil && cfg.Scalelite.SSHHost != "" && !validHost(cfg.Scalelite.SSHHost) {
