@@ -260,6 +260,13 @@ func (h *Host) start(hs *Hosts, opts Options, force, extra string) error {
 			"LogLevel VERBOSE\nMaxSessions 10\nMaxStartups 200:30:400\nUseDNS no\n" +
 			"PrintMotd no\nPrintLastLog no\nAllowTcpForwarding yes\nX11Forwarding no\n" +
 			"Subsystem sftp internal-sftp\n")
+		// Debian's bash sources ~/.bashrc for a command run by sshd when it
+		// is the top-level shell (SHLVL < 2). A developer's or CI machine's
+		// root ~/.bashrc may print to stderr (e.g. pyenv's rehash racing
+		// between parallel logins), which would leak into what tests
+		// compare; SHLVL=1 makes the login shell level 2, so bash reads no
+		// startup file, as a server's non-interactive shell usually does.
+		cfg.WriteString("SetEnv SHLVL=1\n")
 		if force != "" {
 			fmt.Fprintf(&cfg, "ForceCommand %s\n", force)
 		}
