@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -572,6 +574,9 @@ func (h *Host) ServeAPI(ctx context.Context, addr string, tlsConfig *tls.Config)
 		Handler:           h.APIHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// Clients that reject the certificate on purpose (the TLS tests)
+		// are not news: keep the server's own log quiet.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	done := make(chan struct{})
 	go func() {
