@@ -420,15 +420,23 @@ func detailsTable(rep *checkReport, symbols bool) ui.Table {
 // performance data after "|" in the plugin guidelines' syntax
 // 'label'=value[UOM];[warn];[crit];[min];[max].
 func writeNagios(w io.Writer, rep *checkReport, th fleet.CheckThresholds, details bool) error {
+	// The plugin format: "TEXT | PERFDATA", long text lines, then "| MORE
+	// PERFDATA". The fleet's counts go on the first line, which every
+	// parser reads; the per-server figures follow the long text.
+	perf := nagiosPerfdata(rep, th)
 	var b strings.Builder
 	b.WriteString(nagiosStatusLine(rep))
+	b.WriteString(" | ")
+	b.WriteString(strings.Join(perf[:4], " "))
 	b.WriteByte('\n')
 	for _, p := range rep.problems(details) {
 		fmt.Fprintf(&b, "[%s] %s\n", p.check.Status, nagiosText(p.String()))
 	}
-	b.WriteString("| ")
-	b.WriteString(strings.Join(nagiosPerfdata(rep, th), " "))
-	b.WriteByte('\n')
+	if len(perf) > 4 {
+		b.WriteString("| ")
+		b.WriteString(strings.Join(perf[4:], " "))
+		b.WriteByte('\n')
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

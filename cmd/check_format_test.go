@@ -59,12 +59,12 @@ func TestCheckNagiosGolden(t *testing.T) {
 	if err := writeNagios(&b, goldenReport(), fleet.DefaultCheckThresholds, false); err != nil {
 		t.Fatal(err)
 	}
-	want := "BBBFLEET CRITICAL - 1/3 servers critical, 1 warning: bbb3 services: bbb-web failed (+2 more)\n" +
+	want := "BBBFLEET CRITICAL - 1/3 servers critical, 1 warning: bbb3 services: bbb-web failed (+2 more)" +
+		" | servers_ok=1;;;0;3 servers_warning=1;;;0;3 servers_critical=1;;;0;3 servers_unknown=0;;;0;3\n" +
 		"[CRITICAL] bbb3 services: bbb-web failed\n" +
 		"[CRITICAL] bbb3 secret: rejected by the server (checksumError): run `bbbfleet secret fetch bbb3`\n" +
 		"[WARNING] bbb2 recordings: 1 failed recording step: processed/abc-presentation.fail (bbb-record --rebuild ID)\n" +
-		"| servers_ok=1;;;0;3 servers_warning=1;;;0;3 servers_critical=1;;;0;3 servers_unknown=0;;;0;3" +
-		" bbb1_ssh_ms=31.5ms;;;0 bbb1_api_ms=12ms;;;0 bbb1_certificate_days=62.4;14:;3: bbb1_disk_used=27.5%;85;95;0;100" +
+		"| bbb1_ssh_ms=31.5ms;;;0 bbb1_api_ms=12ms;;;0 bbb1_certificate_days=62.4;14:;3: bbb1_disk_used=27.5%;85;95;0;100" +
 		" bbb1_memory_used=31.3%;90;97;0;100 bbb1_load_per_core=0.044;1.5;3;0 bbb1_recordings_failed=0;0;;0 bbb1_clock_offset=0.003s;-2:2;-30:30" +
 		" bbb2_ssh_ms=31.5ms;;;0 bbb2_api_ms=9.5ms;;;0 bbb2_certificate_days=62.4;14:;3: bbb2_disk_used=27.5%;85;95;0;100" +
 		" bbb2_memory_used=31.3%;90;97;0;100 bbb2_load_per_core=0.044;1.5;3;0 bbb2_recordings_failed=1;0;;0 bbb2_clock_offset=0.003s;-2:2;-30:30" +
@@ -79,7 +79,7 @@ func TestCheckNagiosGolden(t *testing.T) {
 	b.Reset()
 	writeNagios(&b, buildCheckReport(ok, fleet.CheckNames, goldenTime), fleet.DefaultCheckThresholds, true)
 	lines := strings.Split(b.String(), "\n")
-	if lines[0] != "BBBFLEET OK - 1/1 servers ok" || lines[1] != "[OK] bbb1 ssh: logged in as root at bbb1.example.org:22, host key verified" || len(lines) != 14 {
+	if lines[0] != "BBBFLEET OK - 1/1 servers ok | servers_ok=1;;;0;1 servers_warning=0;;;0;1 servers_critical=0;;;0;1 servers_unknown=0;;;0;1" || lines[1] != "[OK] bbb1 ssh: logged in as root at bbb1.example.org:22, host key verified" || len(lines) != 14 {
 		t.Errorf("details:\n%s", b.String())
 	}
 

@@ -117,7 +117,7 @@ func TestCheckRealSSHD(t *testing.T) {
 			t.Errorf("tsv: exit %d\n%s\n%s", code, out, errOut)
 		}
 		out, _, code = run(t, f.Config, "check", "-o", "nagios")
-		if code != 0 || !strings.HasPrefix(out, "BBBFLEET OK - 5/5 servers ok\n| servers_ok=5;;;0;5 ") {
+		if code != 0 || !strings.HasPrefix(out, "BBBFLEET OK - 5/5 servers ok | servers_ok=5;;;0;5 ") {
 			t.Errorf("nagios: exit %d\n%s", code, out)
 		}
 	})
@@ -133,7 +133,7 @@ func TestCheckRealSSHD(t *testing.T) {
 			t.Errorf("message %q", c.Message)
 		}
 		out, _, code := run(t, f.Config, "check", "-o", "nagios")
-		if code != 2 || !strings.HasPrefix(out, "BBBFLEET CRITICAL - 1/5 servers critical: bbb3 services: bbb-webrtc-sfu failed\n[CRITICAL] bbb3 services: bbb-webrtc-sfu failed\n| ") {
+		if code != 2 || !strings.HasPrefix(out, "BBBFLEET CRITICAL - 1/5 servers critical: bbb3 services: bbb-webrtc-sfu failed | servers_ok=4;;;0;5 ") {
 			t.Errorf("nagios: exit %d\n%s", code, out)
 		}
 		out, errOut, code := run(t, f.Config, "check")
