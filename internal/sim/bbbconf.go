@@ -231,12 +231,7 @@ func (c *cmd) startOutput(s State) {
 // setBBB starts or stops bigbluebutton.target: every unit, and Stopped.
 func (c *cmd) setBBB(start bool) int {
 	err := c.h.store.Update(func(s *State) error {
-		if start {
-			s.setAllUnits(UnitActive)
-		} else {
-			s.setAllUnits(UnitInactive)
-		}
-		s.Stopped = !start
+		s.setTarget(start)
 		return nil
 	})
 	if err != nil {
@@ -403,8 +398,7 @@ func cmdSystemctl(c *cmd) int {
 				switch verb {
 				case "stop":
 					if name == "bigbluebutton.target" {
-						st.setAllUnits(UnitInactive)
-						st.Stopped = true
+						st.setTarget(false)
 					} else {
 						st.Units[name] = UnitInactive
 					}

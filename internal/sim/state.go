@@ -250,6 +250,25 @@ func (s *State) setAllUnits(state string) {
 	}
 }
 
+// notInTarget are units bbb-conf --status lists that bigbluebutton.target
+// does not stop: system services BBB shares with the machine. nginx in
+// particular keeps answering, with 502, while bbb-web is stopped.
+var notInTarget = map[string]bool{"nginx": true, "redis-server": true}
+
+// setTarget starts or stops bigbluebutton.target: its units, and Stopped.
+func (s *State) setTarget(start bool) {
+	if start {
+		s.setAllUnits(UnitActive)
+	} else {
+		for u := range s.Units {
+			if !notInTarget[u] {
+				s.Units[u] = UnitInactive
+			}
+		}
+	}
+	s.Stopped = !start
+}
+
 // Store holds one host's State.
 type Store interface {
 	// Load returns a snapshot of the state.
