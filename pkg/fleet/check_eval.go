@@ -55,8 +55,36 @@ func EvalServices(units []bbb.UnitStatus) CheckResult {
 		r.Message = fmt.Sprintf("%d units active", len(units))
 		return r
 	}
-	r.Message = strings.Join(append(crit, warn...), ", ")
+	r.Message = strings.Join(append(summarizeUnits(crit), summarizeUnits(warn)...), ", ")
 	return r
+}
+
+// summarizeUnits keeps a few "unit state" entries as they are and folds
+// longer runs of one state (a stopped server has 15 inactive units) into
+// "15 units inactive: a, b, c and 12 more".
+func summarizeUnits(entries []string) []string {
+	const keep = 4
+	var states []string
+	byState := map[string][]string{}
+	for _, e := range entries {
+		unit, state, _ := strings.Cut(e, " ")
+		if _, ok := byState[state]; !ok {
+			states = append(states, state)
+		}
+		byState[state] = append(byState[state], unit)
+	}
+	var out []string
+	for _, st := range states {
+		units := byState[st]
+		if len(units) <= keep {
+			for _, u := range units {
+				out = append(out, u+" "+st)
+			}
+			continue
+		}
+		out = append(out, fmt.Sprintf("%d units %s: %s and %d more", len(units), st, strings.Join(units[:3], ", "), len(units)-3))
+	}
+	return out
 }
 
 // EvalDisk judges the file systems of / and /var/bigbluebutton (rows in

@@ -410,3 +410,28 @@ func TestEvalCertificate(t *testing.T) {
 		t.Errorf("no certificate: %+v", r)
 	}
 }
+
+func TestEvalServicesMessages(t *testing.T) {
+	units := func(state string, names ...string) []bbb.UnitStatus {
+		var out []bbb.UnitStatus
+		for _, n := range names {
+			out = append(out, bbb.UnitStatus{Unit: n, State: state, OK: state == "active"})
+		}
+		return out
+	}
+	one := EvalServices(append(units("active", "nginx", "bbb-web"), units("failed", "bbb-webrtc-sfu")...))
+	if one.Status != CheckCritical || one.Message != "bbb-webrtc-sfu failed" {
+		t.Errorf("one failed: %+v", one)
+	}
+	// a stopped server: many inactive units are folded, other states kept
+	stopped := append(units("active", "nginx", "redis-server"), units("inactive", "freeswitch", "bbb-apps-akka", "bbb-fsesl-akka", "bbb-web", "etherpad", "bbb-pads")...)
+	stopped = append(stopped, units("activating", "bbb-rap-starter")...)
+	r := EvalServices(stopped)
+	want := "6 units inactive: freeswitch, bbb-apps-akka, bbb-fsesl-akka and 3 more, bbb-rap-starter activating"
+	if r.Status != CheckCritical || r.Message != want {
+		t.Errorf("stopped: %s %q, want %q", r.Status, r.Message, want)
+	}
+	if r := EvalServices(units("active", "nginx", "bbb-web")); r.Status != CheckOK || r.Message != "2 units active" {
+		t.Errorf("healthy: %+v", r)
+	}
+}
