@@ -128,7 +128,7 @@ func NewRootCmd(app *App) *cobra.Command {
 		Short: "Run a fleet of BigBlueButton servers from one command line",
 		Long: `bbbfleet keeps the inventory of a BigBlueButton fleet in one validated
 YAML file and runs fleet-wide work over SSH and the BBB API: health checks,
-load, meetings, commands, and safe start and stop.
+load, meetings, secrets and commands, in parallel and bounded by deadlines.
 
 Targets are server names, @tag or all. Read-only commands default to all
 servers; commands that change servers need explicit targets.`,
