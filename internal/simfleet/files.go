@@ -1,6 +1,3 @@
-// Package simfleet runs a fleet of simulated BBB servers (internal/sim) and
-// writes the files bbbfleet needs to reach them: a fleet config, a secrets
-// file and a known_hosts file. The demo and the tests share it.
 package simfleet
 
 import (

@@ -1,5 +1,3 @@
-// Package bbbtest generates BigBlueButton API bodies for tests and
-// benchmarks. It has no dependency on package bbb.
 package bbbtest
 
 import (
