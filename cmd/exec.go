@@ -46,6 +46,10 @@ per server. The command and its arguments are shell-quoted: each argument
 arrives as one literal word. With --sudo a non-root login runs it with
 "sudo -n" (passwordless sudo is required).
 
+Each server's run (connect and command) is bounded by --timeout, 30s by
+default: raise it for long work, e.g. --timeout 30m. Ctrl-C stops the
+remote commands.
+
 Output is grouped per server; --stream interleaves lines live, prefixed
 with the server name; -o json gives stdout, stderr, exit status and
 duration per server.
