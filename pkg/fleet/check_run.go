@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,19 +82,10 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 		sc.summarize()
 		out[i] = sc
 	}
-	if slicesContains(o.Checks, CheckVersion) {
+	if slices.Contains(o.Checks, CheckVersion) {
 		ApplyVersionDrift(out)
 	}
 	return out
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type checkCtx struct {
@@ -289,12 +281,12 @@ func (cc *checkCtx) sshResults(name string, p *serverProbe, late string) ([]Chec
 		sshRes = CheckResult{Name: CheckSSH, Status: CheckCritical, Message: trimServer(p.sshErr.Error(), name)}
 		failed = true
 	}
-	if slicesContains(cc.checks, CheckSSH) {
+	if slices.Contains(cc.checks, CheckSSH) {
 		out = append(out, sshRes)
 	}
 	if failed {
 		why := "ssh failed"
-		if !slicesContains(cc.checks, CheckSSH) {
+		if !slices.Contains(cc.checks, CheckSSH) {
 			why += ": " + sshRes.Message // the ssh check is not shown: say why here
 		}
 		for _, n := range cc.checks {
