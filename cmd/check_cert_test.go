@@ -2,15 +2,8 @@ package cmd
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,66 +12,23 @@ import (
 	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
+	"github.com/bbbfleet/bbbfleet/internal/testpki"
 )
-
-// testCA is a CA that signs server certificates for tests.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-365 * 24 * time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue signs a server certificate valid from..to for the given names.
-func (ca *testCA) issue(t *testing.T, dns []string, ips []net.IP, from, to time.Time) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: "bbb test"},
-		NotBefore: from, NotAfter: to, DNSNames: dns, IPAddresses: ips,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key}
-}
 
 // TestCheckCertificates runs the certificate check against local TLS
 // listeners (BBB API stand-ins) with generated certificates, trusted
 // through api.ca_file.
 func TestCheckCertificates(t *testing.T) {
 	dir := t.TempDir()
-	ca, other := newTestCA(t, "bbbfleet test CA"), newTestCA(t, "some other CA")
-	caFile, otherFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "other.pem")
-	os.WriteFile(caFile, ca.pem, 0o644)
-	os.WriteFile(otherFile, other.pem, 0o644)
-
 	now := time.Now()
 	day := 24 * time.Hour
+	caFrom, caTo := now.Add(-365*day), now.Add(10*365*day)
+	ca, other := testpki.NewCA(t, "bbbfleet test CA", caFrom, caTo), testpki.NewCA(t, "some other CA", caFrom, caTo)
+	caFile, otherFile := ca.File(t), other.File(t)
+	// The servers send the CA's certificate after their own.
+	issue := func(dns []string, ips []net.IP, from, to time.Time) tls.Certificate {
+		return ca.WithCA(ca.Issue(t, dns, ips, from, to))
+	}
 	lo := []net.IP{net.ParseIP("127.0.0.1")}
 	servers := []struct {
 		name   string
@@ -87,12 +37,12 @@ func TestCheckCertificates(t *testing.T) {
 		status string
 		msg    string
 	}{
-		{"valid", ca.issue(t, nil, lo, now.Add(-day), now.Add(90*day+time.Hour)), caFile, "OK", "valid for 90 days, until "},
-		{"soon", ca.issue(t, nil, lo, now.Add(-80*day), now.Add(5*day+time.Hour)), caFile, "WARNING", "expires in 5 days, on "},
-		{"last-day", ca.issue(t, nil, lo, now.Add(-80*day), now.Add(20*time.Hour)), caFile, "CRITICAL", "expires in 20 hours, on "},
-		{"expired", ca.issue(t, nil, lo, now.Add(-90*day), now.Add(-2*day-time.Hour)), caFile, "CRITICAL", "expired 2 days ago, on "},
-		{"wrong-name", ca.issue(t, []string{"bbb.example.org"}, nil, now.Add(-day), now.Add(60*day)), caFile, "CRITICAL", "wrong name: valid for bbb.example.org, not 127.0.0.1"},
-		{"unknown-ca", ca.issue(t, nil, lo, now.Add(-day), now.Add(60*day)), otherFile, "CRITICAL", "signed by an unknown authority (for a private CA, set api.ca_file)"},
+		{"valid", issue(nil, lo, now.Add(-day), now.Add(90*day+time.Hour)), caFile, "OK", "valid for 90 days, until "},
+		{"soon", issue(nil, lo, now.Add(-80*day), now.Add(5*day+time.Hour)), caFile, "WARNING", "expires in 5 days, on "},
+		{"last-day", issue(nil, lo, now.Add(-80*day), now.Add(20*time.Hour)), caFile, "CRITICAL", "expires in 20 hours, on "},
+		{"expired", issue(nil, lo, now.Add(-90*day), now.Add(-2*day-time.Hour)), caFile, "CRITICAL", "expired 2 days ago, on "},
+		{"wrong-name", issue([]string{"bbb.example.org"}, nil, now.Add(-day), now.Add(60*day)), caFile, "CRITICAL", "wrong name: valid for bbb.example.org, not 127.0.0.1"},
+		{"unknown-ca", issue(nil, lo, now.Add(-day), now.Add(60*day)), otherFile, "CRITICAL", "signed by an unknown authority (for a private CA, set api.ca_file)"},
 	}
 
 	var cfg, secrets strings.Builder

@@ -3,16 +3,9 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,6 +20,7 @@ import (
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/simfleet"
+	"github.com/bbbfleet/bbbfleet/internal/testpki"
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 )
 
@@ -105,69 +99,6 @@ func startStandins(t testing.TB, o standinOptions) (cfg string, hosts []*standin
 	return files.Config, hosts
 }
 
-// testPKI is a private CA and the certificates it signs.
-type testPKI struct {
-	CAFile string
-	ca     *x509.Certificate
-	key    *ecdsa.PrivateKey
-}
-
-func newTestPKI(t testing.TB) *testPKI {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "bbbfleet test CA"},
-		NotBefore:             time.Now().Add(-24 * time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &testPKI{CAFile: file, ca: ca, key: key}
-}
-
-// server returns a TLS config with a leaf for dnsNames/ips, valid from
-// notBefore to notAfter.
-func (p *testPKI) server(t testing.TB, dnsNames []string, ips []net.IP, notBefore, notAfter time.Time) *tls.Config {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "bbb test server"},
-		DNSNames:     dnsNames,
-		IPAddresses:  ips,
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-}
-
 // loadFaults is the fleet of TestLoadErrors: bbb1 healthy, each other
 // stand-in failing in its own way.
 var loadFaults = []struct {
@@ -188,10 +119,10 @@ var loadFaults = []struct {
 // every way an administrator meets, and checks the table, stderr, the
 // JSON and Prometheus output, and the exit status.
 func TestLoadErrors(t *testing.T) {
-	pki := newTestPKI(t)
 	now := time.Now()
+	ca := testpki.NewCA(t, "bbbfleet test CA", now.Add(-24*time.Hour), now.Add(24*time.Hour))
 	cfg, hosts := startStandins(t, standinOptions{
-		N: len(loadFaults), APITimeout: "1s", CAFile: pki.CAFile,
+		N: len(loadFaults), APITimeout: "1s", CAFile: ca.File(t),
 		State: func(i int, s *sim.State) {
 			switch loadFaults[i].name {
 			case "bbb1":
@@ -217,9 +148,9 @@ func TestLoadErrors(t *testing.T) {
 			lo := []net.IP{net.ParseIP("127.0.0.1")}
 			switch loadFaults[i].name {
 			case "bbb7": // valid, but for another name
-				return pki.server(t, []string{"bbb7.example.org"}, nil, now.Add(-time.Hour), now.Add(time.Hour))
+				return ca.ServerConfig(t, []string{"bbb7.example.org"}, nil, now.Add(-time.Hour), now.Add(time.Hour))
 			case "bbb8": // right name, expired an hour ago
-				return pki.server(t, nil, lo, now.Add(-48*time.Hour), now.Add(-time.Hour))
+				return ca.ServerConfig(t, nil, lo, now.Add(-48*time.Hour), now.Add(-time.Hour))
 			}
 			return nil
 		},

@@ -2,17 +2,11 @@ package bbb
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bbbfleet/bbbfleet/internal/testpki"
 )
 
 const testSecret = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
@@ -379,70 +375,6 @@ func TestClientTimeout(t *testing.T) {
 
 // --- TLS ---
 
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "bbbfleet test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func (ca *testCA) leaf(t *testing.T, dns []string, ips []net.IP, notBefore, notAfter time.Time) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "leaf"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		DNSNames:     dns,
-		IPAddresses:  ips,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
-func (ca *testCA) file(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(p, ca.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func tlsServer(t *testing.T, cert tls.Certificate) *httptest.Server {
 	t.Helper()
 	f, _ := newFake(t)
@@ -455,9 +387,9 @@ func tlsServer(t *testing.T, cert tls.Certificate) *httptest.Server {
 }
 
 func TestClientTLS(t *testing.T) {
-	ca := newTestCA(t)
-	caFile := ca.file(t)
 	now := time.Now()
+	ca := testpki.NewCA(t, "bbbfleet test CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	caFile := ca.File(t)
 	loop := []net.IP{net.IPv4(127, 0, 0, 1)}
 
 	tests := []struct {
@@ -469,19 +401,19 @@ func TestClientTLS(t *testing.T) {
 		reason string
 		as     func(error) bool
 	}{
-		{name: "valid with private CA", cert: ca.leaf(t, []string{"localhost"}, loop, now.Add(-time.Hour), now.Add(time.Hour)), caFile: caFile},
-		{name: "name mismatch", cert: ca.leaf(t, []string{"bbb1.example.org"}, nil, now.Add(-time.Hour), now.Add(time.Hour)), caFile: caFile,
+		{name: "valid with private CA", cert: ca.Issue(t, []string{"localhost"}, loop, now.Add(-time.Hour), now.Add(time.Hour)), caFile: caFile},
+		{name: "name mismatch", cert: ca.Issue(t, []string{"bbb1.example.org"}, nil, now.Add(-time.Hour), now.Add(time.Hour)), caFile: caFile,
 			kind: TLSNameMismatch, msg: `bbb2: TLS certificate does not match "127.0.0.1": it is valid for bbb1.example.org`, reason: "TLS: name mismatch",
 			as: func(err error) bool { var e x509.HostnameError; return errors.As(err, &e) }},
-		{name: "expired", cert: ca.leaf(t, nil, loop, now.Add(-48*time.Hour), now.Add(-24*time.Hour)), caFile: caFile,
+		{name: "expired", cert: ca.Issue(t, nil, loop, now.Add(-48*time.Hour), now.Add(-24*time.Hour)), caFile: caFile,
 			kind: TLSExpired, msg: "bbb2: TLS certificate of 127.0.0.1:", reason: "TLS: certificate expired",
 			as: func(err error) bool {
 				var e x509.CertificateInvalidError
 				return errors.As(err, &e) && e.Reason == x509.Expired
 			}},
-		{name: "not yet valid", cert: ca.leaf(t, nil, loop, now.Add(24*time.Hour), now.Add(48*time.Hour)), caFile: caFile,
+		{name: "not yet valid", cert: ca.Issue(t, nil, loop, now.Add(24*time.Hour), now.Add(48*time.Hour)), caFile: caFile,
 			kind: TLSExpired, msg: "bbb2: TLS certificate of 127.0.0.1:", reason: "TLS: certificate expired"},
-		{name: "unknown authority", cert: ca.leaf(t, nil, loop, now.Add(-time.Hour), now.Add(time.Hour)), caFile: "",
+		{name: "unknown authority", cert: ca.Issue(t, nil, loop, now.Add(-time.Hour), now.Add(time.Hour)), caFile: "",
 			kind: TLSUnknownAuthority, msg: "bbb2: TLS certificate of 127.0.0.1:", reason: "TLS: unknown CA",
 			as: func(err error) bool { var e x509.UnknownAuthorityError; return errors.As(err, &e) }},
 	}
