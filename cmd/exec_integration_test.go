@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -454,27 +453,6 @@ func runAsync(t *testing.T, ctx context.Context, cfg string, args ...string) (<-
 	return done, &out, &errOut
 }
 
-// poll waits up to max for cond.
-func poll(max time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(max); ; time.Sleep(25 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
-func goroutinesBackTo(t *testing.T, baseline int) {
-	t.Helper()
-	var n int
-	if !poll(5*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= baseline }) {
-		buf := make([]byte, 1<<20)
-		t.Errorf("goroutines %d after the run, %d before:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-	}
-}
-
 func TestExecCtrlCCancelsEverything(t *testing.T) {
 	f := testfleet.Start(t, testfleet.Options{N: 3})
 	if _, _, code := run(t, f.Config, "exec", "all", "--", "true"); code != 0 {
@@ -492,7 +470,7 @@ func TestExecCtrlCCancelsEverything(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done, out, errOut := runAsync(t, ctx, f.Config, "exec", "all", "--", "sleep", "30")
-	running := poll(10*time.Second, func() bool {
+	running := sshtest.Poll(10*time.Second, func() bool {
 		for i, n := range children() {
 			if n <= before[i] {
 				return false
@@ -520,7 +498,7 @@ func TestExecCtrlCCancelsEverything(t *testing.T) {
 	if !strings.Contains(errOut.String(), "interrupted") {
 		t.Errorf("stderr %q", errOut)
 	}
-	if !poll(5*time.Second, func() bool {
+	if !sshtest.Poll(5*time.Second, func() bool {
 		for i, n := range children() {
 			if n > before[i] {
 				return false
@@ -530,7 +508,7 @@ func TestExecCtrlCCancelsEverything(t *testing.T) {
 	}) {
 		t.Errorf("remote commands still running 5s after Ctrl-C: sshd children %v, before %v", children(), before)
 	}
-	goroutinesBackTo(t, goroutines)
+	sshtest.GoroutinesBackTo(t, goroutines)
 }
 
 // plainFleet starts n sshd hosts without ForceCommand (real shells) and
@@ -548,23 +526,6 @@ func plainFleet(t *testing.T, n int, user string) (*sshtest.Hosts, string) {
 		t.Fatal(err)
 	}
 	return hs, cfg
-}
-
-// processes returns the pids whose command line is exactly argv.
-func processes(argv ...string) []int {
-	want := strings.Join(argv, "\x00") + "\x00"
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == want {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 // On hosts with real shells, Ctrl-C kills the remote process itself for a
@@ -597,8 +558,8 @@ func TestExecCtrlCKillsRealRemoteProcess(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done, out, errOut := runAsync(t, ctx, cfg, args...)
-			if !poll(10*time.Second, func() bool { return len(processes("sleep", secs)) == len(hs.Hosts) }) {
-				t.Fatalf("remote sleeps: %v, want %d", processes("sleep", secs), len(hs.Hosts))
+			if !sshtest.Poll(10*time.Second, func() bool { return len(sshtest.Processes("sleep", secs)) == len(hs.Hosts) }) {
+				t.Fatalf("remote sleeps: %v, want %d", sshtest.Processes("sleep", secs), len(hs.Hosts))
 			}
 			start := time.Now()
 			cancel()
@@ -611,14 +572,14 @@ func TestExecCtrlCKillsRealRemoteProcess(t *testing.T) {
 			if code != ExitInterrupted || time.Since(start) > 3*time.Second {
 				t.Errorf("exit %d after %v, want %d promptly\n%s\n%s", code, time.Since(start), ExitInterrupted, out, errOut)
 			}
-			gone := poll(5*time.Second, func() bool { return len(processes("sleep", secs)) == 0 })
-			if left := processes("sleep", secs); !gone {
+			gone := sshtest.Poll(5*time.Second, func() bool { return len(sshtest.Processes("sleep", secs)) == 0 })
+			if left := sshtest.Processes("sleep", secs); !gone {
 				for _, pid := range left {
 					syscall.Kill(pid, syscall.SIGKILL) // ours: started by this test
 				}
 				t.Errorf("remote sleeps still running 5s after Ctrl-C: %v", left)
 			}
-			goroutinesBackTo(t, goroutines)
+			sshtest.GoroutinesBackTo(t, goroutines)
 		})
 	}
 }

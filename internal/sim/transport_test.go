@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 )
 
 func newSigner(t *testing.T) ssh.Signer {
@@ -56,37 +58,18 @@ func TestServeSSH(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	exec := func(cmd string) (string, string, int) {
-		s, err := c.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		var o, e bytes.Buffer
-		s.Stdout, s.Stderr = &o, &e
-		err = s.Run(cmd)
-		var ee *ssh.ExitError
-		switch {
-		case err == nil:
-			return o.String(), e.String(), 0
-		case errors.As(err, &ee):
-			return o.String(), e.String(), ee.ExitStatus()
-		}
-		t.Fatalf("%s: %v", cmd, err)
-		return "", "", -1
-	}
-	out, _, st := exec("bbb-conf --status")
+	out, _, st := sshtest.Exec(t, c, "bbb-conf --status")
 	want := StatusLines(h.mustState(t))
 	if st != 0 || out != want {
 		t.Errorf("status %d:\n%s", st, out)
 	}
-	if _, errOut, st := exec("nosuch"); st != 127 || errOut != "sh: 1: nosuch: not found\n" {
+	if _, errOut, st := sshtest.Exec(t, c, "nosuch"); st != 127 || errOut != "sh: 1: nosuch: not found\n" {
 		t.Errorf("unknown: %d %q", st, errOut)
 	}
-	if out, _, st := exec("bbb-conf --stop"); st != 1 || out != "Need to be root to run this option\n" {
+	if out, _, st := sshtest.Exec(t, c, "bbb-conf --stop"); st != 1 || out != "Need to be root to run this option\n" {
 		t.Errorf("non-root stop: %d %q", st, out)
 	}
-	if _, _, st := exec("exit 42"); st != 42 {
+	if _, _, st := sshtest.Exec(t, c, "exit 42"); st != 42 {
 		t.Errorf("exit 42: %d", st)
 	}
 	// shell and subsystem requests are refused, the connection stays usable

@@ -1,9 +1,7 @@
 package simfleet
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
+	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 )
 
 // dialHost logs in to host i the way bbbfleet would: the written key, the
@@ -46,25 +45,12 @@ func dialHost(t *testing.T, f *Fleet, i int) *ssh.Client {
 	return c
 }
 
+// run runs cmd on c and returns its stdout followed by its stderr, and
+// its exit status.
 func run(t *testing.T, c *ssh.Client, cmd string) (string, int) {
 	t.Helper()
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var out, errOut bytes.Buffer
-	s.Stdout, s.Stderr = &out, &errOut
-	err = s.Run(cmd)
-	var ee *ssh.ExitError
-	switch {
-	case err == nil:
-		return out.String() + errOut.String(), 0
-	case errors.As(err, &ee):
-		return out.String() + errOut.String(), ee.ExitStatus()
-	}
-	t.Fatalf("%s: %v", cmd, err)
-	return "", 0
+	stdout, stderr, status := sshtest.Exec(t, c, cmd)
+	return stdout + stderr, status
 }
 
 // api calls the host's BBB API with a valid checksum.

@@ -3,7 +3,6 @@ package simfleet_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"testing"
 	"time"
@@ -38,23 +37,8 @@ type answer struct {
 
 func sshRun(t *testing.T, c *ssh.Client, cmd string) answer {
 	t.Helper()
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var o, e bytes.Buffer
-	s.Stdout, s.Stderr = &o, &e
-	err = s.Run(cmd)
-	var ee *ssh.ExitError
-	switch {
-	case err == nil:
-		return answer{o.String(), e.String(), 0}
-	case errors.As(err, &ee):
-		return answer{o.String(), e.String(), ee.ExitStatus()}
-	}
-	t.Fatalf("%s: %v", cmd, err)
-	return answer{}
+	stdout, stderr, status := sshtest.Exec(t, c, cmd)
+	return answer{stdout, stderr, status}
 }
 
 func dial(t *testing.T, addr, user string, key ssh.Signer, knownHostsFile string) *ssh.Client {

@@ -527,60 +527,18 @@ func uniqueSecs(base string) string {
 	return fmt.Sprintf("%s%09d", base, n%1000000000)
 }
 
-// processes returns the pids whose command line is exactly argv. It scans
-// /proc rather than counting sshd's children: a surviving remote command
-// is reparented to PID 1 once sshd lets go of it.
-func processes(argv ...string) []int {
-	want := strings.Join(argv, "\x00") + "\x00"
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == want {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// poll calls cond every 25 ms until it holds or max has passed.
-func poll(max time.Duration, cond func() bool) bool {
-	for deadline := time.Now().Add(max); ; time.Sleep(25 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-}
-
 // noneLeft fails t unless, within 5 s, no process runs argv; survivors
 // (ours: their command line is unique) are killed.
 func noneLeft(t *testing.T, argv ...string) {
 	t.Helper()
-	if poll(5*time.Second, func() bool { return len(processes(argv...)) == 0 }) {
+	if sshtest.Poll(5*time.Second, func() bool { return len(sshtest.Processes(argv...)) == 0 }) {
 		return
 	}
-	left := processes(argv...)
+	left := sshtest.Processes(argv...)
 	for _, pid := range left {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	t.Errorf("%q still running 5s after the cancel: pids %v", strings.Join(argv, " "), left)
-}
-
-// goroutinesBackTo fails t unless the goroutine count drops to baseline
-// within 5 s.
-func goroutinesBackTo(t *testing.T, baseline int) {
-	t.Helper()
-	var n int
-	if !poll(5*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= baseline }) {
-		buf := make([]byte, 1<<20)
-		t.Errorf("goroutines %d after, %d before:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-	}
 }
 
 func testCancel(t *testing.T, c *ssh.Client, sudo bool) {
@@ -600,7 +558,7 @@ func testCancel(t *testing.T, c *ssh.Client, sudo bool) {
 		t.Errorf("Run returned after %v", elapsed)
 	}
 	noneLeft(t, argv...)
-	goroutinesBackTo(t, goroutinesBefore)
+	sshtest.GoroutinesBackTo(t, goroutinesBefore)
 	// The connection is still usable.
 	run(t, c, ssh.Command{Argv: []string{"true"}})
 }
@@ -633,7 +591,7 @@ func TestCancelAsRootKillsRemoteCommand(t *testing.T) {
 	if !strings.Contains(h.Log(), "session signalling requires privilege separation") {
 		t.Logf("note: sshd did not refuse the signal for root:\n%s", h.Log())
 	}
-	goroutinesBackTo(t, goroutinesBefore)
+	sshtest.GoroutinesBackTo(t, goroutinesBefore)
 	res := run(t, c, ssh.Command{Argv: []string{"echo", "ok"}})
 	if string(res.Stdout) != "ok\n" {
 		t.Errorf("after the cancel: %q", res.Stdout)
@@ -681,8 +639,8 @@ func TestCancelAsRootSparesConcurrentRun(t *testing.T) {
 		_, err := c.Run(ctx, ssh.Command{Argv: cancelled})
 		cancelledDone <- err
 	}()
-	if !poll(5*time.Second, func() bool { return len(processes(other...)) == 1 && len(processes(cancelled...)) == 1 }) {
-		t.Fatalf("remote commands not both running: %v %v", processes(other...), processes(cancelled...))
+	if !sshtest.Poll(5*time.Second, func() bool { return len(sshtest.Processes(other...)) == 1 && len(sshtest.Processes(cancelled...)) == 1 }) {
+		t.Fatalf("remote commands not both running: %v %v", sshtest.Processes(other...), sshtest.Processes(cancelled...))
 	}
 	cancel()
 	start := time.Now()
@@ -707,7 +665,7 @@ func TestCancelAsRootSparesConcurrentRun(t *testing.T) {
 	}
 	// Skipped cleanup: the refused signal left the cancelled command
 	// running (ours, by its unique command line: kill it).
-	for _, pid := range processes(cancelled...) {
+	for _, pid := range sshtest.Processes(cancelled...) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	run(t, c, ssh.Command{Argv: []string{"true"}})
