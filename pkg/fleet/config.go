@@ -577,36 +577,16 @@ func (v *validator) settings(s *Settings, path ...any) {
 
 func (v *validator) check(c *CheckThresholds) {
 	d := DefaultCheckThresholds
-	if c.CertWarningDays == 0 {
-		c.CertWarningDays = d.CertWarningDays
-	}
-	if c.CertCriticalDays == 0 {
-		c.CertCriticalDays = d.CertCriticalDays
-	}
-	if c.DiskWarningPct == 0 {
-		c.DiskWarningPct = d.DiskWarningPct
-	}
-	if c.DiskCriticalPct == 0 {
-		c.DiskCriticalPct = d.DiskCriticalPct
-	}
-	if c.MemoryWarningPct == 0 {
-		c.MemoryWarningPct = d.MemoryWarningPct
-	}
-	if c.MemoryCriticalPct == 0 {
-		c.MemoryCriticalPct = d.MemoryCriticalPct
-	}
-	if c.LoadWarningPerCPU == 0 {
-		c.LoadWarningPerCPU = d.LoadWarningPerCPU
-	}
-	if c.LoadCriticalPerCP == 0 {
-		c.LoadCriticalPerCP = d.LoadCriticalPerCP
-	}
-	if c.ClockSkewWarning == 0 {
-		c.ClockSkewWarning = d.ClockSkewWarning
-	}
-	if c.ClockSkewCritical == 0 {
-		c.ClockSkewCritical = d.ClockSkewCritical
-	}
+	orDefault(&c.CertWarningDays, d.CertWarningDays)
+	orDefault(&c.CertCriticalDays, d.CertCriticalDays)
+	orDefault(&c.DiskWarningPct, d.DiskWarningPct)
+	orDefault(&c.DiskCriticalPct, d.DiskCriticalPct)
+	orDefault(&c.MemoryWarningPct, d.MemoryWarningPct)
+	orDefault(&c.MemoryCriticalPct, d.MemoryCriticalPct)
+	orDefault(&c.LoadWarningPerCPU, d.LoadWarningPerCPU)
+	orDefault(&c.LoadCriticalPerCP, d.LoadCriticalPerCP)
+	orDefault(&c.ClockSkewWarning, d.ClockSkewWarning)
+	orDefault(&c.ClockSkewCritical, d.ClockSkewCritical)
 	pct := func(name string, p int) {
 		if p < 0 || p > 100 {
 			v.errf(v.line("check", name), "check: %s %d is not a percentage (0-100)", name, p)
@@ -643,48 +623,35 @@ func (v *validator) check(c *CheckThresholds) {
 	}
 }
 
+// orDefault sets *p to d when *p is the zero value.
+func orDefault[T comparable](p *T, d T) {
+	var zero T
+	if *p == zero {
+		*p = d
+	}
+}
+
 // merge fills every unset field of s from d, then from the built-in defaults.
 func merge(s, d Settings) Settings {
-	str := func(a *string, b, builtin string) {
-		if *a == "" {
-			*a = b
-		}
-		if *a == "" {
-			*a = builtin
-		}
-	}
-	str(&s.SSH.User, d.SSH.User, DefaultSSHUser)
-	if s.SSH.Port == 0 {
-		s.SSH.Port = d.SSH.Port
-	}
-	if s.SSH.Port == 0 {
-		s.SSH.Port = DefaultSSHPort
-	}
-	str(&s.SSH.IdentityFile, d.SSH.IdentityFile, "")
-	str(&s.SSH.KnownHosts, d.SSH.KnownHosts, "")
-	str(&s.SSH.HostKeyPolicy, d.SSH.HostKeyPolicy, "strict")
-	str(&s.SSH.ProxyJump, d.SSH.ProxyJump, "")
-	if s.SSH.Timeout == 0 {
-		s.SSH.Timeout = d.SSH.Timeout
-	}
-	if s.SSH.Timeout == 0 {
-		s.SSH.Timeout = Duration(DefaultSSHTimeout)
-	}
-	str(&s.API.URL, d.API.URL, "")
-	str(&s.API.Checksum, d.API.Checksum, DefaultChecksum)
-	str(&s.API.CAFile, d.API.CAFile, "")
-	if s.API.Timeout == 0 {
-		s.API.Timeout = d.API.Timeout
-	}
-	if s.API.Timeout == 0 {
-		s.API.Timeout = Duration(DefaultAPITimeout)
-	}
-	if s.Capacity.Participants == 0 {
-		s.Capacity.Participants = d.Capacity.Participants
-	}
-	if s.Capacity.Participants == 0 {
-		s.Capacity.Participants = DefaultParticipants
-	}
+	orDefault(&s.SSH.User, d.SSH.User)
+	orDefault(&s.SSH.User, DefaultSSHUser)
+	orDefault(&s.SSH.Port, d.SSH.Port)
+	orDefault(&s.SSH.Port, DefaultSSHPort)
+	orDefault(&s.SSH.IdentityFile, d.SSH.IdentityFile)
+	orDefault(&s.SSH.KnownHosts, d.SSH.KnownHosts)
+	orDefault(&s.SSH.HostKeyPolicy, d.SSH.HostKeyPolicy)
+	orDefault(&s.SSH.HostKeyPolicy, "strict")
+	orDefault(&s.SSH.ProxyJump, d.SSH.ProxyJump)
+	orDefault(&s.SSH.Timeout, d.SSH.Timeout)
+	orDefault(&s.SSH.Timeout, Duration(DefaultSSHTimeout))
+	orDefault(&s.API.URL, d.API.URL)
+	orDefault(&s.API.Checksum, d.API.Checksum)
+	orDefault(&s.API.Checksum, DefaultChecksum)
+	orDefault(&s.API.CAFile, d.API.CAFile)
+	orDefault(&s.API.Timeout, d.API.Timeout)
+	orDefault(&s.API.Timeout, Duration(DefaultAPITimeout))
+	orDefault(&s.Capacity.Participants, d.Capacity.Participants)
+	orDefault(&s.Capacity.Participants, DefaultParticipants)
 	if len(s.Power.On) == 0 {
 		s.Power.On = d.Power.On
 	}
