@@ -165,8 +165,9 @@ func runExec(app *App, targets, argv []string, opts execOptions) error {
 	for _, r := range results {
 		j := execJSON{Server: r.Server.Name, DurationMS: float64(r.Duration.Microseconds()) / 1000}
 		if r.Value != nil {
-			st := r.Value.ExitStatus
-			j.ExitStatus = &st
+			if st := r.Value.ExitStatus; st >= 0 { // -1: the command never reported one
+				j.ExitStatus = &st
+			}
 			j.Stdout, j.Stderr = string(r.Value.Stdout), string(r.Value.Stderr)
 		}
 		j.OK = r.Err == nil
@@ -192,6 +193,10 @@ func runExec(app *App, targets, argv []string, opts execOptions) error {
 			status := "ok"
 			if !j.OK {
 				status = "failed"
+				var te *fleet.ErrTimeout
+				if errors.As(results[i].Err, &te) {
+					status = "timed out"
+				}
 				if j.ExitStatus != nil {
 					status = fmt.Sprintf("exit %d", *j.ExitStatus)
 				}

@@ -30,7 +30,7 @@ type ErrTimeout struct {
 }
 
 func (e *ErrTimeout) Error() string {
-	return fmt.Sprintf("%s: no answer within %s (raise --timeout if the server is just slow)", e.Server, e.Timeout)
+	return fmt.Sprintf("%s: not done within %s (--timeout; raise it for long work or a slow server)", e.Server, e.Timeout)
 }
 
 // Run applies fn to every server with at most opts.Parallel at once and
