@@ -963,6 +963,34 @@ func cmdWc(c *cmd) int {
 	return min(st, 1)
 }
 
+// cmdSh runs `sh -c SCRIPT` (and `sh` / `sh -s` reading the script from
+// stdin) in the same emulation, as the server's shell would.
+func cmdSh(c *cmd) int {
+	name := c.args[0]
+	args := c.args[1:]
+	switch {
+	case len(args) >= 2 && args[0] == "-c":
+		// sh -c SCRIPT [NAME [ARGS...]]: ARGS are $1...; NAME ($0) is not kept.
+		var params []string
+		if len(args) > 3 {
+			params = args[3:]
+		}
+		return c.h.execParams(c.ctx, args[1], params, c.user, c.stdin, c.stdout, c.stderr)
+	case len(args) == 1 && args[0] == "-c":
+		c.errf("%s: 0: -c requires an argument\n", name)
+		return 2
+	case len(args) == 0 || (len(args) == 1 && args[0] == "-s"):
+		script, err := io.ReadAll(io.LimitReader(c.stdin, 1<<20))
+		if err != nil {
+			c.errf("%s: 0: %v\n", name, err)
+			return 2
+		}
+		return c.h.Exec(c.ctx, string(script), c.user, strings.NewReader(""), c.stdout, c.stderr)
+	}
+	c.errf("%s: 0: cannot open %s: No such file\n", name, args[0])
+	return 2
+}
+
 func cmdSleep(c *cmd) int {
 	var total time.Duration
 	for _, a := range c.args[1:] {

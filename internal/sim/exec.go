@@ -72,6 +72,12 @@ func (h *Host) now(s State) time.Time { return h.opts.Now().Add(s.ClockOffset) }
 // line with mvdan.cc/sh (quoting, ;, &&, ||, pipes, redirections, $(...))
 // and emulates the commands a BBB server offers.
 func (h *Host) Exec(ctx context.Context, cmdline, user string, stdin io.Reader, stdout, stderr io.Writer) (exitStatus int) {
+	return h.execParams(ctx, cmdline, nil, user, stdin, stdout, stderr)
+}
+
+// execParams is Exec with positional parameters ($1, $2, ...), as
+// `sh -c SCRIPT NAME ARGS...` gives them.
+func (h *Host) execParams(ctx context.Context, cmdline string, params []string, user string, stdin io.Reader, stdout, stderr io.Writer) (exitStatus int) {
 	if stdout == nil {
 		stdout = io.Discard
 	}
@@ -91,10 +97,10 @@ func (h *Host) Exec(ctx context.Context, cmdline, user string, stdin io.Reader, 
 		fmt.Fprintf(stderr, "sh: 1: Syntax error: %s\n", msg)
 		return 2
 	}
-	return h.run(ctx, file, user, stdin, stdout, stderr)
+	return h.run(ctx, file, params, user, stdin, stdout, stderr)
 }
 
-func (h *Host) run(ctx context.Context, node syntax.Node, user string, stdin io.Reader, stdout, stderr io.Writer) int {
+func (h *Host) run(ctx context.Context, node syntax.Node, params []string, user string, stdin io.Reader, stdout, stderr io.Writer) int {
 	home := "/home/" + user
 	if user == "root" {
 		home = "/root"
@@ -123,6 +129,7 @@ func (h *Host) run(ctx context.Context, node syntax.Node, user string, stdin io.
 		interp.OpenHandler(h.openHandler),
 		interp.ReadDirHandler2(h.readDirHandler),
 		interp.StatHandler(h.statHandler),
+		interp.Params(append([]string{"--"}, params...)...),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "sh: %v\n", err)
@@ -244,6 +251,8 @@ func init() {
 		"tail":      cmdTail,
 		"wc":        cmdWc,
 		"sleep":     cmdSleep,
+		"sh":        cmdSh,
+		"bash":      cmdSh,
 	}
 }
 
@@ -359,7 +368,7 @@ done:
 		c.errf("sudo: %v\n", err)
 		return 1
 	}
-	return c.h.run(c.ctx, file, runAs, c.stdin, c.stdout, c.stderr)
+	return c.h.run(c.ctx, file, nil, runAs, c.stdin, c.stdout, c.stderr)
 }
 
 // onRealPath reports whether a program exists on the process's PATH (for

@@ -304,3 +304,30 @@ func TestRecordingFailuresAndSystemInfo(t *testing.T) {
 		t.Errorf("cat: %q %d", errOut, st)
 	}
 }
+
+func TestShDashC(t *testing.T) {
+	h := newTestHost(t, nil)
+	for _, c := range []struct {
+		cmd, out, err string
+		st            int
+	}{
+		{`sh -c 'echo a; exit 3'`, "a\n", "", 3},
+		{`bash -c "bbb-conf --status | grep -c active"`, "17\n", "", 0},
+		{`echo 'echo from stdin' | sh`, "from stdin\n", "", 0},
+		{`sh -c`, "", "sh: 0: -c requires an argument\n", 2},
+		{`sh /tmp/nosuch.sh`, "", "sh: 0: cannot open /tmp/nosuch.sh: No such file\n", 2},
+	} {
+		out, errOut, st := run(t, h, "root", c.cmd)
+		if out != c.out || errOut != c.err || st != c.st {
+			t.Errorf("%s: got (%q, %q, %d) want (%q, %q, %d)", c.cmd, out, errOut, st, c.out, c.err, c.st)
+		}
+	}
+}
+
+func TestShDashCParams(t *testing.T) {
+	h := newTestHost(t, nil)
+	out, errOut, st := run(t, h, "root", `sh -c 'printf "[%s]\n" "$#" "$@"' sh 'x'\''; touch /tmp/y #' 'two words'`)
+	if want := "[2]\n[x'; touch /tmp/y #]\n[two words]\n"; out != want || errOut != "" || st != 0 {
+		t.Errorf("got (%q, %q, %d) want %q", out, errOut, st, want)
+	}
+}

@@ -108,6 +108,8 @@ func TestSameAnswersAsRealSSHD(t *testing.T) {
 		"nosuchcommand --flag",
 		"bbb-conff --status",
 		"exit 42",
+		`sh -c 'bbb-conf --status | grep -c active; exit 4'`,
+		"echo 'cat /etc/bigbluebutton/bigbluebutton-release' | sh",
 		"sudo -n bbb-conf --check",
 		"sudo -n bbb-conf --secret",
 		"sudo -n systemctl restart nosuch",
