@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
@@ -54,29 +55,53 @@ var (
 	buildErr  error
 )
 
-// SimBinary builds the bbbsim helper once per test process.
+// SimBinary builds the bbbsim helper once per test process, into one
+// directory shared by all test processes of this user (replaced atomically,
+// so a running bbbsim keeps its file), so that test runs leave no copies
+// behind.
 func SimBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		dir, err := os.MkdirTemp("", "bbbsim-bin-")
+		dir, err := binDir()
 		if err != nil {
 			buildErr = err
 			return
 		}
-		os.Chmod(dir, 0o755)
 		simBin = filepath.Join(dir, "bbbsim")
-		cmd := exec.Command("go", "build", "-o", simBin, "./internal/sim/bbbsim")
+		tmp := fmt.Sprintf("%s.%d.tmp", simBin, os.Getpid())
+		defer os.Remove(tmp)
+		cmd := exec.Command("go", "build", "-o", tmp, "./internal/sim/bbbsim")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("building bbbsim: %v\n%s", err, out)
+			return
 		}
+		buildErr = os.Rename(tmp, simBin)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return simBin
+}
+
+// binDir is $TMPDIR/bbbfleet-bbbsim-UID, readable by the test hosts' other
+// users; one that is not ours alone to write is not trusted.
+func binDir() (string, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bbbfleet-bbbsim-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 || (ok && int(st.Uid) != os.Getuid()) {
+		return "", fmt.Errorf("testfleet: %s is not a directory that only this user can write", dir)
+	}
+	return dir, nil
 }
 
 // Start starts the fleet; everything stops on t.Cleanup.
