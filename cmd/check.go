@@ -597,10 +597,16 @@ func round6(v float64) float64 {
 
 // checkUsageError renders a usage or configuration error of check (flag
 // errors included) as a monitoring plugin does when Nagios output was asked
-// for: "BBBFLEET UNKNOWN - ..." on stdout, exit 3. Otherwise the error takes
-// the usual way (exit 2).
+// for: "BBBFLEET UNKNOWN - ..." on stdout, exit 3. Otherwise a usage error
+// takes the usual way (exit 2). Any other error means the fleet could not
+// be checked at all: UNKNOWN (3) in every mode, never 1, which a monitor
+// would read as WARNING.
 func (app *App) checkUsageError(err error, code int) (int, bool) {
-	if code != ExitUsage || !app.wantsNagios() {
+	if code == ExitFailed && !app.wantsNagios() {
+		printError(app.IO, err, "")
+		return int(fleet.CheckUnknown), true
+	}
+	if (code != ExitUsage && code != ExitFailed) || !app.wantsNagios() {
 		return 0, false
 	}
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
