@@ -14,6 +14,8 @@ func newConfigCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Work with the fleet config",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  groupRunE,
 	}
 	c.AddCommand(&cobra.Command{
 		Use:   "validate",

@@ -174,6 +174,18 @@ servers; commands that change servers need explicit targets.`,
 	return root
 }
 
+// groupRunE is the RunE of a command that only groups subcommands: alone
+// it prints its help; an unknown subcommand is a usage error (without a
+// RunE, cobra would print the help and exit 0, and `bbbfleet config
+// validat && deploy` would go on).
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()),
+		Hint: fmt.Sprintf("run `%s --help` for its commands", cmd.CommandPath())}
+}
+
 // extraCommands are added by the files of later commands.
 var extraCommands []func(*App) *cobra.Command
 
@@ -252,8 +264,11 @@ func (app *App) outputFormat(allowed ...string) (string, error) {
 
 // render writes a table in the chosen format (table or tsv).
 func (app *App) render(format string, t ui.Table) error {
-	if format == "table" {
+	switch format {
+	case "table":
 		t.Boxed = true
+	case "tsv":
+		t.TSV = true
 	}
 	return app.IO.Render(t)
 }

@@ -55,7 +55,8 @@ func newSecretCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
 		Short: "Manage the BBB API secrets bbbfleet uses",
-		Args:  cobra.NoArgs,
+		Args:  cobra.ArbitraryArgs,
+		RunE:  groupRunE,
 	}
 	cmd.AddCommand(newSecretFetchCmd(app))
 	return cmd

@@ -129,11 +129,13 @@ type Table struct {
 	Tone func(row, col int, value string) Tone
 	// Boxed forces the lipgloss table even when not on a terminal.
 	Boxed bool
+	// TSV forces tab-separated rows even on a terminal.
+	TSV bool
 }
 
 // Render writes the table.
 func (o *IO) Render(t Table) error {
-	if !o.OutTTY && !t.Boxed {
+	if t.TSV || (!o.OutTTY && !t.Boxed) {
 		return o.tsv(t)
 	}
 	r := o.renderer()

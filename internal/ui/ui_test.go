@@ -65,3 +65,14 @@ func TestPrometheus(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", out.String(), want)
 	}
 }
+
+func TestTSVForcedOnTTY(t *testing.T) {
+	var out bytes.Buffer
+	o := &IO{Out: &out, ErrOut: &out, OutTTY: true, Color: true}
+	if err := o.Render(Table{Headers: []string{"A"}, Rows: [][]string{{"down"}}, TSV: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "A\ndown\n" {
+		t.Fatalf("-o tsv on a terminal: %q", out.String())
+	}
+}
