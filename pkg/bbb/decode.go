@@ -89,6 +89,35 @@ func (r *response) check() error {
 type decoder struct {
 	d   *xml.Decoder
 	buf []byte
+	// meetings and items count what one response decoded so far: the body
+	// is capped at MaxBody, but a body of tiny empty elements would still
+	// become far more memory than its bytes.
+	meetings, items int
+}
+
+// Limits of one response. A BBB server runs a few hundred meetings with a
+// few thousand users; these are far above that and keep a hostile or
+// broken body of tiny elements to a bounded amount of memory.
+const (
+	MaxMeetings = 10000
+	// MaxItems bounds attendees, metadata and customdata entries and
+	// breakout room IDs together.
+	MaxItems = 200000
+)
+
+// countMeeting and countItem enforce the limits.
+func (p *decoder) countMeeting() error {
+	if p.meetings++; p.meetings > MaxMeetings {
+		return &MalformedXMLError{Err: fmt.Errorf("more than %d meetings in one response: not a BBB server's answer", MaxMeetings)}
+	}
+	return nil
+}
+
+func (p *decoder) countItem() error {
+	if p.items++; p.items > MaxItems {
+		return &MalformedXMLError{Err: fmt.Errorf("more than %d attendees and metadata entries in one response: not a BBB server's answer", MaxItems)}
+	}
+	return nil
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -184,6 +213,9 @@ func (p *decoder) responseChild(r *response, name string) error {
 		err = p.children(func(name string) error {
 			if name != "meeting" {
 				return p.d.Skip()
+			}
+			if err := p.countMeeting(); err != nil {
+				return err
 			}
 			r.Meetings = append(r.Meetings, Meeting{})
 			m := &r.Meetings[len(r.Meetings)-1]
@@ -281,11 +313,17 @@ func (p *decoder) meetingField(m *Meeting, name string) (bool, error) {
 			if name != "attendee" {
 				return p.d.Skip()
 			}
+			if err := p.countItem(); err != nil {
+				return err
+			}
 			m.Attendees = append(m.Attendees, Attendee{})
 			return p.attendee(&m.Attendees[len(m.Attendees)-1])
 		})
 	case "metadata":
 		err = p.children(func(name string) error {
+			if err := p.countItem(); err != nil {
+				return err
+			}
 			v, err := p.str()
 			if m.Metadata == nil {
 				m.Metadata = make(map[string]string)
@@ -318,6 +356,9 @@ func (p *decoder) meetingField(m *Meeting, name string) (bool, error) {
 			}
 			v, err := p.str()
 			if v != "" {
+				if err := p.countItem(); err != nil {
+					return err
+				}
 				m.BreakoutRooms = append(m.BreakoutRooms, v)
 			}
 			return err
@@ -375,6 +416,9 @@ func (p *decoder) customData() (map[string]string, error) {
 				text = append(text, t...)
 			}
 		case xml.StartElement:
+			if err := p.countItem(); err != nil {
+				return m, err
+			}
 			v, err := p.str()
 			if m == nil {
 				m = make(map[string]string)

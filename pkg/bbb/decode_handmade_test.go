@@ -281,3 +281,24 @@ func TestDecodeMeetingInfoRunning(t *testing.T) {
 		t.Errorf("%+v %v", r, err)
 	}
 }
+
+// A body of tiny elements must not become unbounded memory: past the
+// limits the decoder stops with a clear error.
+func TestDecodeLimits(t *testing.T) {
+	body := func(inner string, n int) []byte {
+		return []byte("<response><returncode>SUCCESS</returncode><meetings>" + strings.Repeat(inner, n) + "</meetings></response>")
+	}
+	if ms, err := DecodeMeetings(body("<meeting/>", MaxMeetings)); err != nil || len(ms) != MaxMeetings {
+		t.Fatalf("%d meetings: %d, %v", MaxMeetings, len(ms), err)
+	}
+	_, err := DecodeMeetings(body("<meeting/>", MaxMeetings+1))
+	var me *MalformedXMLError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "more than 10000 meetings") {
+		t.Fatalf("too many meetings: %v", err)
+	}
+	many := "<meeting><attendees>" + strings.Repeat("<attendee/>", MaxItems/2) + "</attendees><metadata>" +
+		strings.Repeat("<k/>", MaxItems/2+1) + "</metadata></meeting>"
+	if _, err := DecodeMeetings(body(many, 1)); !errors.As(err, &me) || !strings.Contains(err.Error(), "attendees and metadata") {
+		t.Fatalf("too many items: %v", err)
+	}
+}
