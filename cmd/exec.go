@@ -185,7 +185,8 @@ func runExec(app *App, targets, argv []string, opts execOptions) error {
 	case opts.Stream:
 		for _, j := range js {
 			if !j.OK {
-				fmt.Fprintf(app.IO.ErrOut, "%s: %s\n", j.Server, app.IO.Paint(ui.Bad, j.Error))
+				// stderr may be a file while stdout is a terminal: no colour
+				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", j.Server, strings.TrimPrefix(j.Error, j.Server+": "))
 			}
 		}
 	default:
@@ -255,8 +256,18 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		io.WriteString(l.w, l.prefix)
 		l.w.Write(l.buf.Next(i + 1))
 	}
+	// A "line" without end (cat of a binary file) is written in pieces
+	// rather than held in memory until --timeout.
+	if l.buf.Len() >= maxStreamLine {
+		io.WriteString(l.w, l.prefix)
+		l.w.Write(l.buf.Next(l.buf.Len()))
+		io.WriteString(l.w, "\n")
+	}
 	return len(p), nil
 }
+
+// maxStreamLine is the longest partial line --stream holds back.
+const maxStreamLine = 64 << 10
 
 // Flush writes a last line without a newline.
 func (l *lineWriter) Flush() {
