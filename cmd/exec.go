@@ -89,6 +89,10 @@ func (app *App) targetsEnv(args []string, defaultAll, withSecrets bool) ([]fleet
 	return servers, env, nil
 }
 
+// sshConfigFile is BBBFLEET_SSH_CONFIG: another ssh_config file, or
+// "none"; empty means ~/.ssh/config.
+func (app *App) sshConfigFile() string { return os.Getenv("BBBFLEET_SSH_CONFIG") }
+
 // newEnv builds the run's environment from the global flags.
 func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 	cfg, err := app.Config()
@@ -102,8 +106,7 @@ func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 		}
 	}
 	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: app.Parallel, Timeout: app.Timeout})
-	// BBBFLEET_SSH_CONFIG points at another ssh_config file, or "none".
-	env.SSHConfigFile = os.Getenv("BBBFLEET_SSH_CONFIG")
+	env.SSHConfigFile = app.sshConfigFile()
 	if app.Verbose {
 		var mu sync.Mutex
 		env.Trace = func(server, line string) {
@@ -126,11 +129,15 @@ func runExec(app *App, targets, argv []string, opts execOptions) error {
 	}
 	if app.DryRun {
 		for _, s := range servers {
+			tg, err := ssh.Resolve(fleet.SSHConfig(s, app.sshConfigFile()))
+			if err != nil {
+				return fmt.Errorf("%s: ssh: %w", s.Name, err)
+			}
 			line := ssh.Quote(argv)
-			if opts.Sudo && s.SSH.User != "root" {
+			if opts.Sudo && tg.User != "root" {
 				line = "sudo -n -- " + line
 			}
-			fmt.Fprintf(app.IO.Out, "would run on %s (%s@%s): %s\n", s.Name, s.SSH.User, s.Host, line)
+			fmt.Fprintf(app.IO.Out, "would run on %s (%s): %s\n", s.Name, tg, line)
 		}
 		return nil
 	}

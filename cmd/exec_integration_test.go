@@ -257,7 +257,7 @@ func TestExecDryRunTouchesNothing(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, h := range f.Hosts {
-		want := fmt.Sprintf("would run on %s (bbbfleet-test@%s): sudo -n -- bbb-conf --stop\n", h.Name, h.SSH.Addr)
+		want := fmt.Sprintf("would run on %s (bbbfleet-test@%s): sudo -n -- bbb-conf --stop\n", h.Name, h.SSH.HostPort())
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}

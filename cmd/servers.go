@@ -1,12 +1,13 @@
 package cmd
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
+	"github.com/bbbfleet/bbbfleet/pkg/ssh"
 )
 
 // serverJSON is the stable -o json schema of `bbbfleet servers`.
@@ -50,6 +51,15 @@ func newServersCmd(app *App) *cobra.Command {
 				}
 				return "missing"
 			}
+			// Where SSH really goes: the fleet config, then ~/.ssh/config,
+			// then ssh's defaults.
+			target := func(s fleet.Server) ssh.Target {
+				t, err := ssh.Resolve(fleet.SSHConfig(s, app.sshConfigFile()))
+				if err != nil {
+					return ssh.Target{User: "?", HostName: s.Host, Port: s.SSH.Port}
+				}
+				return t
+			}
 			if format == "json" {
 				out := struct {
 					Config  string       `json:"config"`
@@ -60,9 +70,10 @@ func newServersCmd(app *App) *cobra.Command {
 					if tags == nil {
 						tags = []string{}
 					}
+					tg := target(s)
 					out.Servers = append(out.Servers, serverJSON{
 						Name: s.Name, Host: s.Host, Tags: tags, APIURL: s.API.URL,
-						SSHUser: s.SSH.User, SSHPort: s.SSH.Port, Capacity: s.Capacity.Participants,
+						SSHUser: tg.User, SSHPort: tg.Port, Capacity: s.Capacity.Participants,
 						HasPower: len(s.Power.On) > 0, SecretSource: source(s.Name),
 					})
 				}
@@ -71,7 +82,7 @@ func newServersCmd(app *App) *cobra.Command {
 			t := ui.Table{Headers: []string{"NAME", "HOST", "TAGS", "API URL", "SSH", "SECRET"}}
 			for _, s := range servers {
 				t.Rows = append(t.Rows, []string{s.Name, s.Host, strings.Join(s.Tags, ","), s.API.URL,
-					fmt.Sprintf("%s@%s:%d", s.SSH.User, s.Host, s.SSH.Port), source(s.Name)})
+					target(s).String(), source(s.Name)})
 			}
 			t.Tone = func(_, col int, v string) ui.Tone {
 				if col == 5 && v != "file" && v != "env" {

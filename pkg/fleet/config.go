@@ -159,8 +159,6 @@ type Config struct {
 
 // Built-in defaults, applied after the config's own defaults.
 const (
-	DefaultSSHUser      = "root"
-	DefaultSSHPort      = 22
 	DefaultChecksum     = "sha256"
 	DefaultAPITimeout   = 10 * time.Second
 	DefaultSSHTimeout   = 10 * time.Second
@@ -633,10 +631,11 @@ func orDefault[T comparable](p *T, d T) {
 
 // merge fills every unset field of s from d, then from the built-in defaults.
 func merge(s, d Settings) Settings {
+	// User and port stay unset when neither the server nor defaults give
+	// them: ~/.ssh/config decides then, else ssh's own defaults (the local
+	// user, port 22), as `ssh HOST` would.
 	orDefault(&s.SSH.User, d.SSH.User)
-	orDefault(&s.SSH.User, DefaultSSHUser)
 	orDefault(&s.SSH.Port, d.SSH.Port)
-	orDefault(&s.SSH.Port, DefaultSSHPort)
 	orDefault(&s.SSH.IdentityFile, d.SSH.IdentityFile)
 	orDefault(&s.SSH.KnownHosts, d.SSH.KnownHosts)
 	orDefault(&s.SSH.HostKeyPolicy, d.SSH.HostKeyPolicy)

@@ -47,7 +47,11 @@ func NewEnv(cfg *Config, secrets *Secrets, opts RunOptions) *Env {
 }
 
 // SSHConfig maps a server's settings to the SSH layer's.
-func (e *Env) SSHConfig(s Server) ssh.Config {
+func (e *Env) SSHConfig(s Server) ssh.Config { return SSHConfig(s, e.SSHConfigFile) }
+
+// SSHConfig maps a server's settings to the SSH layer's; sshConfigFile
+// overrides ~/.ssh/config ("none" disables it).
+func SSHConfig(s Server, sshConfigFile string) ssh.Config {
 	c := ssh.Config{
 		Name:           s.Name,
 		Host:           s.Host,
@@ -57,7 +61,7 @@ func (e *Env) SSHConfig(s Server) ssh.Config {
 		HostKeyPolicy:  s.SSH.HostKeyPolicy,
 		ProxyJump:      s.SSH.ProxyJump,
 		Timeout:        s.SSH.Timeout.D(),
-		SSHConfigFile:  e.SSHConfigFile,
+		SSHConfigFile:  sshConfigFile,
 	}
 	if s.SSH.IdentityFile != "" {
 		c.IdentityFiles = []string{s.SSH.IdentityFile}
