@@ -443,6 +443,7 @@ func (v *validator) build(fc *fileConfig) *Config {
 		v.errf(v.line("servers"), "no servers: list at least one under `servers:` (name and host)")
 	}
 	seen := map[string]int{}
+	envOwner := map[string]string{}
 	for i, s := range fc.Servers {
 		s.Line = v.line("servers", i)
 		switch {
@@ -450,6 +451,13 @@ func (v *validator) build(fc *fileConfig) *Config {
 			v.errf(s.Line, "server %d has no name", i+1)
 		case !nameRe.MatchString(s.Name):
 			v.errf(v.line("servers", i, "name"), "server name %q is not valid: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", s.Name)
+		case s.Name == "all":
+			v.errf(v.line("servers", i, "name"), "server name \"all\" is reserved: it selects every server")
+		}
+		if env := SecretEnv(s.Name); s.Name != "" && envOwner[env] != "" && envOwner[env] != s.Name {
+			v.errf(v.line("servers", i, "name"), "server names %q and %q share the secret variable %s: rename one", envOwner[env], s.Name, env)
+		} else if s.Name != "" {
+			envOwner[env] = s.Name
 		}
 		if prev, dup := seen[s.Name]; dup && s.Name != "" {
 			v.errf(v.line("servers", i, "name"), "duplicate server name %q (first defined at line %d)", s.Name, prev)
@@ -566,8 +574,14 @@ func (v *validator) settings(s *Settings, path ...any) {
 	if s.Capacity.Participants < 0 {
 		v.errf(at("capacity", "participants"), "capacity participants must not be negative")
 	}
-	s.SSH.IdentityFile = ExpandHome(s.SSH.IdentityFile)
-	s.SSH.KnownHosts = ExpandHome(s.SSH.KnownHosts)
+	// Relative paths are relative to the config file, not to wherever
+	// cron happens to run bbbfleet.
+	if s.SSH.IdentityFile != "" {
+		s.SSH.IdentityFile = v.resolve(s.SSH.IdentityFile)
+	}
+	if s.SSH.KnownHosts != "" {
+		s.SSH.KnownHosts = v.resolve(s.SSH.KnownHosts)
+	}
 	if s.API.CAFile != "" {
 		s.API.CAFile = v.resolve(s.API.CAFile)
 	}

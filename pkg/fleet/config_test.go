@@ -80,3 +80,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRelativePathsFollowTheConfig(t *testing.T) {
+	cfg, err := Parse("/etc/bbbfleet/fleet.yaml", []byte(`
+defaults:
+  ssh: {identity_file: keys/id_ed25519, known_hosts: known_hosts}
+  api: {ca_file: ca.pem}
+servers:
+  - {name: a, host: a.example.org}
+secrets_file: private/secrets.yaml
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Servers[0]
+	for got, want := range map[string]string{
+		s.SSH.IdentityFile: "/etc/bbbfleet/keys/id_ed25519",
+		s.SSH.KnownHosts:   "/etc/bbbfleet/known_hosts",
+		s.API.CAFile:       "/etc/bbbfleet/ca.pem",
+		cfg.SecretsFile:    "/etc/bbbfleet/private/secrets.yaml",
+	} {
+		if got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	}
+}
