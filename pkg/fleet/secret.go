@@ -282,17 +282,14 @@ func (e *Env) SaveFetchedSecrets(fs []*SecretFetch) (int, error) {
 	if e.Secrets == nil || e.Secrets.Path == "" {
 		return 0, errors.New("no secrets file configured")
 	}
-	fresh, err := LoadSecrets(e.Secrets.Path)
-	if err != nil {
-		return 0, err
-	}
-	for _, f := range fs {
-		if f.Status == SecretNew || f.Status == SecretChanged {
-			fresh.Set(f.Server, f.secret)
-			e.Secrets.Set(f.Server, f.secret)
+	err := e.Secrets.Update(func(s *Secrets) {
+		for _, f := range fs {
+			if f.Status == SecretNew || f.Status == SecretChanged {
+				s.Set(f.Server, f.secret)
+			}
 		}
-	}
-	if err := fresh.Save(); err != nil {
+	})
+	if err != nil {
 		return 0, fmt.Errorf("writing %s: %w", e.Secrets.Path, err)
 	}
 	return n, nil

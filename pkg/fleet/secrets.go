@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -51,8 +53,11 @@ func LoadSecrets(path string) (*Secrets, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(&s.values); err != nil {
+	if err := dec.Decode(&s.values); err != nil && !errors.Is(err, io.EOF) { // EOF: comments only
 		return nil, yamlErrors(path, err)
+	}
+	if s.values == nil { // "null" or comments only
+		s.values = map[string]string{}
 	}
 	return s, nil
 }
@@ -73,6 +78,33 @@ func (s *Secrets) FromFile(name string) string { return s.values[name] }
 // Set changes a secret in memory; Save writes it.
 func (s *Secrets) Set(name, secret string) { s.values[name] = secret }
 
+// Update changes the secrets file under a lock: it re-reads the file (so
+// entries another run wrote meanwhile are kept), applies fn to it, and
+// saves it. s gets the same changes in memory.
+func (s *Secrets) Update(fn func(*Secrets)) error {
+	unlock, err := lockFile(s.target() + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	fresh, err := LoadSecrets(s.Path)
+	if err != nil {
+		return err
+	}
+	fn(fresh)
+	fn(s)
+	return fresh.Save()
+}
+
+// target is the file Save replaces: the file a symlink points to, so that
+// the link stays a link.
+func (s *Secrets) target() string {
+	if t, err := filepath.EvalSymlinks(s.Path); err == nil {
+		return t
+	}
+	return s.Path
+}
+
 // Save writes the secrets file atomically with mode 0600.
 func (s *Secrets) Save() error {
 	names := make([]string, 0, len(s.values))
@@ -86,7 +118,8 @@ func (s *Secrets) Save() error {
 		v, _ := yaml.Marshal(map[string]string{n: s.values[n]})
 		b.Write(v)
 	}
-	dir := filepath.Dir(s.Path)
+	path := s.target()
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -111,5 +144,29 @@ func (s *Secrets) Save() error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, s.Path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// The rename itself is durable only once the directory is synced.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// lockFile takes an exclusive advisory lock on path (created 0600).
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
