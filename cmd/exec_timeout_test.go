@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,5 +55,27 @@ func TestLineWriterBoundsPartialLines(t *testing.T) {
 	w.Write(bytes.Repeat([]byte("x"), maxStreamLine+10))
 	if out.Len() < maxStreamLine || w.buf.Len() != 0 {
 		t.Fatalf("a long partial line was held back: wrote %d, kept %d", out.Len(), w.buf.Len())
+	}
+}
+
+// A command that outlives --timeout is stopped on the server too, also for
+// a root login (where sshd refuses signals and a cleanup session is needed
+// after the runner has given up on the server).
+func TestExecTimeoutStopsRemoteProcess(t *testing.T) {
+	if !sshtest.IsRoot() {
+		t.Skip("needs root to log in as root")
+	}
+	hs, cfg := plainFleet(t, 2, "root")
+	secs := fmt.Sprintf("%d.%03d", 40+time.Now().UnixNano()%50, time.Now().UnixNano()%1000)
+	out, errOut, code := run(t, cfg, "--timeout", "1s", "exec", "all", "--", "sleep", secs)
+	if code != ExitFailed || !strings.Contains(out, "timed out") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	gone := sshtest.Poll(5*time.Second, func() bool { return len(sshtest.Processes("sleep", secs)) == 0 })
+	if left := sshtest.Processes("sleep", secs); !gone {
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL) // ours: started by this test
+		}
+		t.Errorf("remote sleeps on %d hosts still running after the timeout: %v", len(hs.Hosts), left)
 	}
 }

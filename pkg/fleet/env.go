@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/ssh"
@@ -25,8 +26,10 @@ type Env struct {
 
 	mu     sync.Mutex
 	closed bool
-	conns  map[string]*conn
-	https  map[string]*http.Client
+	// running counts Remote calls under way, for Close.
+	running sync.WaitGroup
+	conns   map[string]*conn
+	https   map[string]*http.Client
 }
 
 // conn is one server's connection; c and err are set, under Env.mu,
@@ -110,6 +113,14 @@ func (e *Env) SSH(ctx context.Context, s Server) (*ssh.Client, error) {
 
 // Remote runs one command on s over the run's connection.
 func (e *Env) Remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Result, error) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%s: ssh: %w", s.Name, ErrEnvClosed)
+	}
+	e.running.Add(1)
+	e.mu.Unlock()
+	defer e.running.Done()
 	c, err := e.SSH(ctx, s)
 	if err != nil {
 		return nil, err
@@ -120,12 +131,19 @@ func (e *Env) Remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Resul
 			line = ssh.Quote(cmd.Argv)
 		}
 		if cmd.Sudo && c.User() != "root" {
-			line = "sudo -n -- " + line
+			if cmd.Script != "" {
+				line = "sudo -n -- sh -c " + ssh.Quote([]string{line})
+			} else {
+				line = "sudo -n -- " + line
+			}
 		}
 		e.Trace(s.Name, line)
 	}
 	return c.Run(ctx, cmd)
 }
+
+// closeGrace bounds how long Close waits for commands still stopping.
+const closeGrace = 4 * time.Second
 
 // MissingSecretError says a server has no API secret and how to get one.
 type MissingSecretError struct{ Server string }
@@ -183,8 +201,19 @@ func (e *Env) httpClient(s Server) (*http.Client, error) {
 // dialled as soon as they are up. Later SSH calls fail with ErrEnvClosed.
 func (e *Env) Close() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.closed = true
+	e.mu.Unlock()
+	// A command the runner gave up on (its server's deadline passed) may
+	// still be stopping its remote process, which needs the connection
+	// (for a root login, a cleanup session). Give that a bounded moment.
+	done := make(chan struct{})
+	go func() { e.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, cn := range e.conns {
 		if cn.c != nil {
 			cn.c.Close()
