@@ -95,8 +95,8 @@ func FormatStatus(units []UnitStatus) string {
 }
 
 var (
-	secretURLRe = regexp.MustCompile(`(?m)^\s*URL:\s*(\S+)`)
-	secretRe    = regexp.MustCompile(`(?m)^\s*(?:Secret|Salt):\s*(\S+)`)
+	secretURLRe = regexp.MustCompile(`(?m)^[ \t]*URL:[ \t]*(\S+)`)
+	secretRe    = regexp.MustCompile(`(?m)^[ \t]*(?:Secret|Salt):[ \t]*(\S+)`)
 )
 
 // ParseSecret parses "bbb-conf --secret": the "URL:" line and the "Secret:"

@@ -187,3 +187,11 @@ func TestUnitLists(t *testing.T) {
 		}
 	}
 }
+
+// An empty Secret: line must not capture the next line's first word.
+func TestParseSecretEmptyValue(t *testing.T) {
+	_, _, err := ParseSecret("\n    URL: https://bbb1.example.org/bigbluebutton/\n    Secret:\n\n    Link to the API-Mate:\n")
+	if err == nil {
+		t.Fatal("an empty Secret: line was accepted")
+	}
+}

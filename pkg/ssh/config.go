@@ -80,10 +80,31 @@ type endpoint struct {
 	user     string
 	keyFiles []string // identity files to try, already expanded
 	keySrc   string   // where keyFiles came from, for messages
+	// keyAlias is ssh_config's HostKeyAlias: the name known_hosts lists
+	// the host under instead of host name and port.
+	keyAlias string
 }
 
 func (e endpoint) addr() string {
 	return joinHostPort(e.hostname, e.port)
+}
+
+// hostKeyAddr is the host:port the host is looked up under in known_hosts
+// and recorded under by accept-new, as ssh(1) does: the host name
+// lower-cased and without one trailing dot ("LocalHost." is
+// "localhost"), or HostKeyAlias, which stands alone (port 22: it is
+// written without a port).
+func (e endpoint) hostKeyAddr() string {
+	if e.keyAlias != "" {
+		return joinHostPort(e.keyAlias, 22)
+	}
+	return joinHostPort(hostKeyName(e.hostname), e.port)
+}
+
+// hostKeyName is how ssh(1) names a host in known_hosts: host names are
+// case-insensitive, and "example.org." is "example.org".
+func hostKeyName(host string) string {
+	return strings.ToLower(strings.TrimSuffix(host, "."))
 }
 
 func joinHostPort(host string, port int) string {
@@ -206,6 +227,7 @@ func resolveEndpoint(sc *sshConfig, alias, user string, port int, keyFiles []str
 	if ep.port == 0 {
 		ep.port = 22
 	}
+	ep.keyAlias = strings.ToLower(sc.get(alias, "HostKeyAlias"))
 	switch {
 	case len(keyFiles) > 0:
 		ep.keySrc = "config"

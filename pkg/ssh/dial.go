@@ -112,7 +112,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		Addr:     r.target.hostname,
 		Port:     uint(r.target.port),
 		Timeout:  r.timeout,
-		Callback: hk.callback(r.name),
+		Callback: hk.callback(r.name, r.target),
 	}}
 	return &Client{
 		name:  r.name,
@@ -185,11 +185,11 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	ccfg := &gossh.ClientConfig{
 		User:              ep.user,
 		Auth:              a.methods(),
-		HostKeyCallback:   hk.callback(r.name),
-		HostKeyAlgorithms: hk.algorithms(addr),
+		HostKeyCallback:   hk.callback(r.name, ep),
+		HostKeyAlgorithms: hk.algorithms(ep.hostKeyAddr()),
 		Timeout:           r.timeout,
 	}
-	sc, chans, reqs, err := gossh.NewClientConn(conn, addr, ccfg)
+	sc, chans, reqs, err := gossh.NewClientConn(conn, ep.hostKeyAddr(), ccfg)
 	stopped := stop()
 	if err == nil && !stopped {
 		// The deadline fired just as the handshake completed.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -115,10 +116,12 @@ type HostKeyError struct {
 
 func (e *HostKeyError) Error() string { return e.msg }
 
-// callback returns the HostKeyCallback for one hop. addr is
-// "hostname:port", passed as the address to ssh.NewClientConn.
-func (hk *hostKeys) callback(name string) gossh.HostKeyCallback {
-	return func(addr string, _ net.Addr, key gossh.PublicKey) error {
+// callback returns the HostKeyCallback for the hop ep. The key is checked
+// under ep.hostKeyAddr() (lower-cased host name, or HostKeyAlias),
+// whatever address the connection was made to.
+func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
+	addr := ep.hostKeyAddr()
+	return func(_ string, _ net.Addr, key gossh.PublicKey) error {
 		var err error
 		if hk.cb != nil {
 			err = hk.cb(addr, fakeAddr(addr), key) // addr is what known_hosts lists
@@ -138,15 +141,18 @@ func (hk *hostKeys) callback(name string) gossh.HostKeyCallback {
 					name, fp, addr, re.Revoked.Filename, re.Revoked.Line)}
 		case errors.As(err, &ke) && len(ke.Want) == 0:
 			if hk.policy == PolicyAcceptNew {
-				if err := hk.record(name, addr, key); err != nil {
+				if err := hk.record(name, ep, key); err != nil {
 					return err
 				}
 				return nil
 			}
-			host, port := splitHostPort(addr)
-			scan := "ssh-keyscan " + Quote([]string{host})
-			if port != "22" {
-				scan = "ssh-keyscan -p " + port + " " + Quote([]string{host})
+			scan := "ssh-keyscan " + Quote([]string{ep.hostname})
+			if ep.port != 22 {
+				scan = "ssh-keyscan -p " + strconv.Itoa(ep.port) + " " + Quote([]string{ep.hostname})
+			}
+			if ep.keyAlias != "" {
+				// Recorded under the alias, not the host name.
+				scan += " | sed " + Quote([]string{"s/^[^ ]*/" + ep.keyAlias + "/"})
 			}
 			return &HostKeyError{Name: name, Addr: addr, Fingerprint: fp, Unknown: true,
 				msg: fmt.Sprintf("%s: ssh: host %s is not in %s (%s key %s); "+
@@ -185,7 +191,8 @@ var knownHostsMu sync.Mutex
 // record appends key for addr to the first known_hosts file (accept-new).
 // Under the lock it re-reads the file: a parallel dial may have recorded
 // the same key already, or (refused) a different one.
-func (hk *hostKeys) record(name, addr string, key gossh.PublicKey) error {
+func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error {
+	addr := ep.hostKeyAddr()
 	file := hk.files[0]
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
@@ -215,7 +222,7 @@ func (hk *hostKeys) record(name, addr string, key gossh.PublicKey) error {
 			return fmt.Errorf("%s: ssh: %w", name, err)
 		}
 		fresh.cb = cb
-		if err := fresh.callback(name)(addr, fakeAddr(addr), key); err == nil {
+		if err := fresh.callback(name, ep)(addr, fakeAddr(addr), key); err == nil {
 			return nil // recorded meanwhile
 		} else if hke, ok := err.(*HostKeyError); !ok || !hke.Unknown {
 			return err
