@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -138,6 +139,12 @@ servers; commands that change servers need explicit targets.`,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			cmd.Annotations = ensure(cmd.Annotations)
 			cmd.Annotations["ran"] = "yes"
+			if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+				// TAB must work even when an environment override is
+				// wrong; the command itself will say so when it runs.
+				_ = app.bind()
+				return nil
+			}
 			return app.bind()
 		},
 	}
@@ -299,26 +306,42 @@ func (app *App) selectTargets(words []string, defaultAll bool) ([]fleet.Server, 
 // completeTargets completes server names and @tags from the config only:
 // no network, nothing printed to stdout.
 func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if slices.Contains(app.args, "--") {
+		// after `--` comes the remote command: not a target (cobra does
+		// not parse flags for __complete, so ArgsLenAtDash cannot tell)
+		return nil, cobra.ShellCompDirectiveDefault
+	}
 	cfg, err := app.Config()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	used := map[string]bool{}
 	for _, a := range args {
-		used[a] = true
+		for _, w := range strings.Split(a, ",") {
+			used[w] = true
+		}
+	}
+	// "bbb1,bb<TAB>": complete the last word of a comma list.
+	prefix := ""
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
+		for _, w := range strings.Split(prefix, ",") {
+			used[w] = true
+		}
 	}
 	var out []string
 	for _, t := range cfg.Targets() {
 		if used[t] || !strings.HasPrefix(t, toComplete) {
 			continue
 		}
-		desc := ""
-		if s, ok := cfg.Server(t); ok {
+		t = prefix + t
+		desc, word := "", strings.TrimPrefix(t, prefix)
+		if s, ok := cfg.Server(word); ok {
 			desc = s.Host
-		} else if strings.HasPrefix(t, "@") {
-			n, _ := cfg.Select([]string{t})
+		} else if strings.HasPrefix(word, "@") {
+			n, _ := cfg.Select([]string{word})
 			desc = fmt.Sprintf("tag: %d servers", len(n))
-		} else if t == "all" {
+		} else if word == "all" {
 			desc = fmt.Sprintf("all %d servers", len(cfg.Servers))
 		}
 		if desc != "" {
