@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,7 @@ type App struct {
 	// args are the run's raw arguments; usageHooks let a command render
 	// its own usage and configuration errors (see onUsageError).
 	args       []string
+	root       *cobra.Command
 	usageHooks map[*cobra.Command]usageHook
 }
 
@@ -149,6 +151,7 @@ servers; commands that change servers need explicit targets.`,
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
+	app.root = root
 	app.v = viper.New()
 	f := root.PersistentFlags()
 	f.StringVarP(&app.ConfigPath, "config", "c", "", "fleet config file (default: $BBBFLEET_CONFIG, ./bbbfleet.yaml, $XDG_CONFIG_HOME/bbbfleet/fleet.yaml, /etc/bbbfleet/fleet.yaml)")
@@ -210,6 +213,23 @@ func (app *App) bind() error {
 	}
 	app.ConfigPath = app.v.GetString("config")
 	app.Output = app.v.GetString("output")
+	// viper turns a value it cannot parse into 0: say which was wrong.
+	for _, name := range []string{"parallel", "timeout"} {
+		env := "BBBFLEET_" + strings.ToUpper(name)
+		v, set := os.LookupEnv(env)
+		if !set || app.v.IsSet(name) && rootFlagChanged(app, name) {
+			continue
+		}
+		var err error
+		if name == "parallel" {
+			_, err = strconv.Atoi(strings.TrimSpace(v))
+		} else {
+			_, err = time.ParseDuration(strings.TrimSpace(v))
+		}
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s=%q is not a valid --%s", env, v, name)}
+		}
+	}
 	app.Parallel = app.v.GetInt("parallel")
 	app.Timeout = app.v.GetDuration("timeout")
 	if app.Parallel < 1 {
@@ -219,6 +239,12 @@ func (app *App) bind() error {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--timeout must be positive, got %s", app.Timeout)}
 	}
 	return nil
+}
+
+// rootFlagChanged reports whether a global flag was given on the command
+// line (which wins over its environment variable).
+func rootFlagChanged(app *App, name string) bool {
+	return app.root != nil && app.root.PersistentFlags().Changed(name)
 }
 
 // Config loads the fleet config once.
