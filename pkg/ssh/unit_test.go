@@ -253,3 +253,38 @@ func TestCleanupGate(t *testing.T) {
 		t.Errorf("runs = %d", c.runs)
 	}
 }
+
+func TestHostKeyName(t *testing.T) {
+	dir := t.TempDir()
+	kh := filepath.Join(dir, "known_hosts")
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := gossh.NewPublicKey(pub)
+	os.WriteFile(kh, []byte(knownhosts.Line([]string{"bbb.example.org:22"}, k)+"\n"+knownhosts.Line([]string{"bbb.example.org:2222"}, k)+"\n"), 0o600)
+	hk, err := loadHostKeys([]string{kh}, PolicyStrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		host string
+		port int
+		want string
+	}{
+		{"bbb.example.org", 22, "bbb.example.org"},
+		{"BBB.Example.ORG.", 22, "bbb.example.org"},
+		{"Bbb.Example.Org.", 2222, "[bbb.example.org]:2222"},
+	} {
+		r, err := resolve(Config{Host: tc.host, Port: tc.port, SSHConfigFile: "none"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := knownhosts.Normalize(r.target.hostKeyAddr()); got != tc.want {
+			t.Errorf("%s:%d is looked up as %q, want %q", tc.host, tc.port, got, tc.want)
+		}
+		if err := hk.callback("x", r.target)("", nil, k); err != nil {
+			t.Errorf("%s:%d: %v", tc.host, tc.port, err)
+		}
+		if algos := hk.algorithms(r.target.hostKeyAddr()); len(algos) == 0 || algos[0] != gossh.KeyAlgoED25519 {
+			t.Errorf("%s:%d: algorithms %q", tc.host, tc.port, algos)
+		}
+	}
+}
