@@ -217,7 +217,7 @@ func (app *App) bind() error {
 	for _, name := range []string{"parallel", "timeout"} {
 		env := "BBBFLEET_" + strings.ToUpper(name)
 		v, set := os.LookupEnv(env)
-		if !set || app.v.IsSet(name) && rootFlagChanged(app, name) {
+		if !set || strings.TrimSpace(v) == "" || rootFlagChanged(app, name) {
 			continue
 		}
 		var err error
