@@ -212,27 +212,43 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 			return err
 		}
 	default:
+		// On a terminal the reason sits in STATE; in TSV, for scripts,
+		// STATE is the bare word and the reason has a column of its own.
+		tsv := format == "tsv"
 		t := ui.Table{Headers: []string{"SERVER", "STATE", "MEETINGS", "BREAKOUTS", "USERS", "MODS", "LISTEN", "VOICE", "VIDEO", "UTIL", "SCALELITE"}}
-		row := func(j loadJSON, name, state string) []string {
+		if tsv {
+			t.Headers = append(t.Headers, "REASON")
+		}
+		row := func(j loadJSON, name, state, reason string) []string {
+			var r []string
 			if state != fleet.StateUp && name != "TOTAL" {
-				return []string{name, state + ": " + j.Error, "-", "-", "-", "-", "-", "-", "-", "-", "-"}
+				shown := state
+				if !tsv {
+					shown += ": " + reason
+				}
+				r = []string{name, shown, "-", "-", "-", "-", "-", "-", "-", "-", "-"}
+			} else {
+				util := "-"
+				if j.Utilization != nil {
+					util = fmt.Sprintf("%.0f%%", *j.Utilization*100)
+				}
+				r = []string{name, state, itoa(j.Meetings), itoa(j.BreakoutRooms), itoa(j.Participants), itoa(j.Moderators),
+					itoa(j.ListenOnly), itoa(j.Voice), itoa(j.Video), util, fmt.Sprintf("%g", j.ScaleliteLoad)}
 			}
-			util := "-"
-			if j.Utilization != nil {
-				util = fmt.Sprintf("%.0f%%", *j.Utilization*100)
+			if tsv {
+				r = append(r, reason)
 			}
-			return []string{name, state, itoa(j.Meetings), itoa(j.BreakoutRooms), itoa(j.Participants), itoa(j.Moderators),
-				itoa(j.ListenOnly), itoa(j.Voice), itoa(j.Video), util, fmt.Sprintf("%g", j.ScaleliteLoad)}
+			return r
 		}
 		for _, j := range rep.Servers {
-			j.Error = j.Reason // the short form in the table, the full one on stderr
-			t.Rows = append(t.Rows, row(j, j.Server, j.State))
+			// the short reason in the table, the full message on stderr
+			t.Rows = append(t.Rows, row(j, j.Server, j.State, j.Reason))
 		}
 		totalState := fmt.Sprintf("%d/%d up", rep.Total.ServersUp, len(rep.Servers))
 		if rep.Total.Partial {
 			totalState = "partial: " + totalState
 		}
-		t.Footer = [][]string{row(rep.Total.loadJSON, "TOTAL", totalState)}
+		t.Footer = [][]string{row(rep.Total.loadJSON, "TOTAL", totalState, "")}
 		if err := app.render(format, t); err != nil {
 			return err
 		}

@@ -180,8 +180,9 @@ func TestLoadErrors(t *testing.T) {
 			}
 			continue
 		}
-		if want := lf.state + ": " + lf.reason; row[1] != want {
-			t.Errorf("%s state cell %q, want %q", lf.name, row[1], want)
+		// TSV: the bare state, the reason in the last column
+		if row[1] != lf.state || row[len(row)-1] != lf.reason {
+			t.Errorf("%s state %q reason %q, want %q %q", lf.name, row[1], row[len(row)-1], lf.state, lf.reason)
 		}
 		if !strings.Contains(errOut, "bbbfleet: "+lf.message) {
 			t.Errorf("%s: stderr lacks %q:\n%s", lf.name, lf.message, errOut)
@@ -258,7 +259,7 @@ func TestLoadMissingSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, errOut, code := run(t, cfg, "load", "-o", "tsv")
-	if code != ExitFailed || !strings.Contains(out, "bbb2\terror: no API secret") ||
+	if code != ExitFailed || !strings.Contains(out, "bbb2\terror\t-\t") || !strings.Contains(out, "\tno API secret\n") ||
 		!strings.Contains(errOut, "bbb2: no API secret: run `bbbfleet secret fetch bbb2` or set BBBFLEET_SECRET_BBB2") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
