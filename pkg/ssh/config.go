@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,11 @@ type Config struct {
 	// IdentityFiles are private key files to try after the agent.
 	IdentityFiles []string
 	// KnownHostsFile is the known_hosts file to check and (with
-	// accept-new) extend; default ~/.ssh/known_hosts.
+	// accept-new) extend; default ssh_config's UserKnownHostsFile, or
+	// ~/.ssh/known_hosts (and, read only, ~/.ssh/known_hosts2). The
+	// system-wide files (ssh_config's GlobalKnownHostsFile, default
+	// /etc/ssh/ssh_known_hosts and /etc/ssh/ssh_known_hosts2) are always
+	// read too, never written; a key recorded in any of them counts.
 	KnownHostsFile string
 	// HostKeyPolicy is "strict" (default) or "accept-new".
 	HostKeyPolicy string
@@ -120,9 +125,12 @@ type resolved struct {
 	target     endpoint
 	jumps      []endpoint
 	knownHosts []string // first is the one accept-new writes to
-	policy     string
-	timeout    time.Duration
-	agent      bool
+	// systemKnownHosts are read-only: GlobalKnownHostsFile, or
+	// systemKnownHostsFiles.
+	systemKnownHosts []string
+	policy           string
+	timeout          time.Duration
+	agent            bool
 }
 
 var defaultKeyFiles = []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
@@ -175,7 +183,16 @@ func resolve(cfg Config) (*resolved, error) {
 		}
 	}
 	if len(r.knownHosts) == 0 {
-		r.knownHosts = []string{expandPath("~/.ssh/known_hosts", r.target)}
+		r.knownHosts = []string{expandPath("~/.ssh/known_hosts", r.target), expandPath("~/.ssh/known_hosts2", r.target)}
+	}
+	if v := sc.get(cfg.Host, "GlobalKnownHostsFile"); v != "" {
+		if !strings.EqualFold(v, "none") {
+			for _, f := range strings.Fields(v) {
+				r.systemKnownHosts = append(r.systemKnownHosts, expandPath(f, r.target))
+			}
+		}
+	} else {
+		r.systemKnownHosts = slices.Clone(systemKnownHostsFiles)
 	}
 
 	jump := cfg.ProxyJump

@@ -82,7 +82,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		return nil, fmt.Errorf("%s: ssh: %w", name, err)
 	}
-	hk, err := loadHostKeys(r.knownHosts, r.policy)
+	hk, err := loadHostKeys(r.knownHosts, r.systemKnownHosts, r.policy)
 	if err != nil {
 		return nil, fmt.Errorf("%s: ssh: %w", r.name, err)
 	}

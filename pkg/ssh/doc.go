@@ -19,12 +19,19 @@
 // # Host keys
 //
 // known_hosts (plain and hashed entries) is read with
-// golang.org/x/crypto/ssh/knownhosts. The host-key algorithms offered are
+// golang.org/x/crypto/ssh/knownhosts: the user's files (Config's, or
+// UserKnownHostsFile, or ~/.ssh/known_hosts and ~/.ssh/known_hosts2) and,
+// read only, the system-wide ones (GlobalKnownHostsFile, or
+// /etc/ssh/ssh_known_hosts and /etc/ssh/ssh_known_hosts2); a key recorded
+// in any of them counts. As in ssh(1), a host is looked up under its
+// lower-cased name without a trailing dot (or under HostKeyAlias), plain
+// patterns match in any case, and a line that does not parse is skipped
+// (an unknown host's error names such lines). The host-key algorithms offered are
 // those of the keys known_hosts holds for the host first, so a host known by
 // its ed25519 key is not refused because the server prefers ecdsa
 // (golang/go#49631). An unknown host is refused under the "strict" policy
 // with its fingerprint and the ssh-keyscan command that trusts it, or
-// appended to known_hosts under "accept-new" (flock-ed, re-checked under
+// appended to the first user file under "accept-new" (flock-ed, re-checked under
 // the lock, so parallel dials neither corrupt the file nor record twice). A
 // changed key is always refused with the file:line of the recorded key.
 //

@@ -3,6 +3,7 @@ package ssh
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -17,31 +18,241 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
+// systemKnownHostsFiles are ssh(1)'s default GlobalKnownHostsFile: read,
+// never written. A variable so that tests can point it elsewhere.
+var systemKnownHostsFiles = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
+
 // hostKeys checks host keys of one hop against the known_hosts files.
 type hostKeys struct {
-	files  []string // existing or not; files[0] is written by accept-new
-	policy string
-	cb     gossh.HostKeyCallback // nil when no file exists yet
+	files   []string // the user's files, existing or not; files[0] is written by accept-new
+	system  []string // read-only files (GlobalKnownHostsFile)
+	policy  string
+	cb      gossh.HostKeyCallback // nil when no file exists yet
+	skipped []string              // file:line of each unparsable line, skipped
 }
 
-func loadHostKeys(files []string, policy string) (*hostKeys, error) {
-	hk := &hostKeys{files: files, policy: policy}
-	var existing []string
+// loadHostKeys reads the user's known_hosts files and the system-wide
+// ones. A key recorded in any of them counts: a host known only to
+// /etc/ssh/ssh_known_hosts with another key has a changed key, not an
+// unknown one.
+func loadHostKeys(files, system []string, policy string) (*hostKeys, error) {
+	hk := &hostKeys{files: files, system: system, policy: policy}
+	var all []khFile
 	for _, f := range files {
-		if _, err := os.Stat(f); err == nil {
-			existing = append(existing, f)
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("known_hosts: %w", err)
-		}
+		all = append(all, khFile{name: f})
 	}
-	if len(existing) > 0 {
-		cb, err := knownhosts.New(existing...)
-		if err != nil {
-			return nil, fmt.Errorf("known_hosts: %w", err)
-		}
-		hk.cb = cb
+	for _, f := range system {
+		all = append(all, khFile{name: f, system: true})
 	}
+	cb, skipped, err := readKnownHosts(all)
+	if err != nil {
+		return nil, err
+	}
+	hk.cb, hk.skipped = cb, skipped
 	return hk, nil
+}
+
+type khFile struct {
+	name   string
+	system bool // unreadable is as missing (ssh(1) only logs it)
+}
+
+// readKnownHosts parses the files that exist with knownhosts, as ssh(1)
+// reads them: a line that does not parse (unknown key type, bad base64, a
+// malformed hashed entry, an overlong line) is skipped rather than
+// failing the whole file, and plain host patterns match whatever their
+// case. Such files are parsed from a cleaned copy in which a skipped line
+// is an empty line, so file:line in messages stays right; the copy's name
+// is mapped back to the file's in the errors the callback returns.
+func readKnownHosts(files []khFile) (gossh.HostKeyCallback, []string, error) {
+	var names, temps, skipped []string
+	rename := map[string]string{}
+	defer func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+	}()
+	for _, f := range files {
+		data, err := os.ReadFile(f.name)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) || (f.system && errors.Is(err, os.ErrPermission)) {
+				continue
+			}
+			return nil, nil, fmt.Errorf("known_hosts: %w", err)
+		}
+		clean, bad := cleanKnownHosts(data)
+		for _, n := range bad {
+			skipped = append(skipped, f.name+":"+strconv.Itoa(n))
+		}
+		if clean == nil {
+			names = append(names, f.name)
+			continue
+		}
+		tf, err := os.CreateTemp("", "bbbfleet-known_hosts-")
+		if err != nil {
+			return nil, nil, fmt.Errorf("known_hosts: %w", err)
+		}
+		temps = append(temps, tf.Name())
+		_, err = tf.Write(clean)
+		if cerr := tf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("known_hosts: %w", err)
+		}
+		names = append(names, tf.Name())
+		rename[tf.Name()] = f.name
+	}
+	if len(names) == 0 {
+		return nil, skipped, nil
+	}
+	cb, err := knownhosts.New(names...)
+	if err != nil {
+		msg := err.Error()
+		for t, f := range rename {
+			msg = strings.ReplaceAll(msg, t, f)
+		}
+		return nil, nil, fmt.Errorf("known_hosts: %s", msg)
+	}
+	if len(rename) == 0 {
+		return cb, skipped, nil
+	}
+	return func(addr string, remote net.Addr, key gossh.PublicKey) error {
+		err := cb(addr, remote, key)
+		var ke *knownhosts.KeyError
+		var re *knownhosts.RevokedError
+		switch {
+		case errors.As(err, &ke):
+			for i, w := range ke.Want {
+				if f, ok := rename[w.Filename]; ok {
+					ke.Want[i].Filename = f
+				}
+			}
+		case errors.As(err, &re):
+			if f, ok := rename[re.Revoked.Filename]; ok {
+				re.Revoked.Filename = f
+			}
+		}
+		return err
+	}, skipped, nil
+}
+
+// maxKnownHostsLine is below bufio.Scanner's limit, beyond which
+// knownhosts would fail the whole file.
+const maxKnownHostsLine = 60 * 1024
+
+// cleanKnownHosts returns data with every line knownhosts cannot parse
+// made empty and every plain host pattern lower-cased (ssh(1) matches
+// host names case-insensitively), with the numbers (1-based) of the lines
+// made empty; clean is nil when nothing changed.
+func cleanKnownHosts(data []byte) (clean []byte, bad []int) {
+	lines := strings.Split(string(data), "\n")
+	changed := false
+	for i, l := range lines {
+		t := strings.Trim(strings.TrimSuffix(l, "\r"), " \t")
+		if t == "" || t[0] == '#' {
+			continue
+		}
+		hostAt, host, err := checkKnownHostsLine(t)
+		if err != nil || len(l) > maxKnownHostsLine {
+			lines[i] = ""
+			bad = append(bad, i+1)
+			changed = true
+			continue
+		}
+		if host != "" && host[0] != '|' {
+			if lower := asciiLower(host); lower != host {
+				lines[i] = t[:hostAt] + lower + t[hostAt+len(host):]
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil, nil
+	}
+	return []byte(strings.Join(lines, "\n")), bad
+}
+
+// checkKnownHostsLine checks one non-empty, non-comment known_hosts line
+// (trimmed) the way knownhosts parses it, and returns the host pattern
+// and its offset in line.
+func checkKnownHostsLine(line string) (hostAt int, host string, err error) {
+	rest := line
+	marker := ""
+	if w, next := khNextWord(rest); w == "@cert-authority" || w == "@revoked" {
+		marker, rest = w, next
+	}
+	hostAt = len(line) - len(rest)
+	host, rest = khNextWord(rest)
+	if strings.HasPrefix(host, "@") {
+		return 0, "", fmt.Errorf("unexpected marker %q", host)
+	}
+	if rest == "" {
+		return 0, "", errors.New("missing host pattern")
+	}
+	typ, rest := khNextWord(rest)
+	if rest == "" {
+		return 0, "", errors.New("missing key type")
+	}
+	blob, _ := khNextWord(rest)
+	raw, err := base64.StdEncoding.DecodeString(blob)
+	if err != nil {
+		return 0, "", err
+	}
+	key, err := gossh.ParsePublicKey(raw)
+	if err != nil {
+		return 0, "", err
+	}
+	if key.Type() != typ {
+		return 0, "", fmt.Errorf("key type %q, line says %q", key.Type(), typ)
+	}
+	if marker == "@revoked" {
+		return hostAt, host, nil
+	}
+	if host[0] == '|' {
+		parts := strings.Split(host, "|")
+		if len(parts) != 4 || parts[1] != "1" {
+			return 0, "", errors.New("malformed hashed host")
+		}
+		for _, p := range parts[2:] {
+			if _, err := base64.StdEncoding.DecodeString(p); err != nil {
+				return 0, "", errors.New("malformed hashed host")
+			}
+		}
+		return hostAt, host, nil
+	}
+	for _, p := range strings.Split(host, ",") {
+		if p == "" {
+			continue
+		}
+		if p = strings.TrimPrefix(p, "!"); p == "" {
+			return 0, "", errors.New("negation without a host name")
+		}
+		if p[0] == '[' {
+			if _, _, err := net.SplitHostPort(p); err != nil {
+				return 0, "", err
+			}
+		}
+	}
+	return hostAt, host, nil
+}
+
+func khNextWord(s string) (word, rest string) {
+	i := strings.IndexAny(s, " \t")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], strings.Trim(s[i:], " \t")
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // dummyKey never matches a recorded key; checking it against known_hosts
@@ -157,8 +368,8 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 			return &HostKeyError{Name: name, Addr: addr, Fingerprint: fp, Unknown: true,
 				msg: fmt.Sprintf("%s: ssh: host %s is not in %s (%s key %s); "+
 					"after checking the fingerprint with the server's administrator, trust it with: "+
-					"%s >> %s   (or set host_key_policy: accept-new to record new hosts on first contact)",
-					name, addr, tildePath(hk.files[0]), key.Type(), fp, scan, tildePath(hk.files[0]))}
+					"%s >> %s   (or set host_key_policy: accept-new to record new hosts on first contact)%s",
+					name, addr, tildePath(hk.files[0]), key.Type(), fp, scan, tildePath(hk.files[0]), hk.skippedNote())}
 		case errors.As(err, &ke):
 			var where []string
 			sameType := false
@@ -182,6 +393,25 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 			return fmt.Errorf("%s: ssh: checking host key of %s: %w", name, addr, err)
 		}
 	}
+}
+
+// skippedNote mentions the unparsable known_hosts lines that were
+// skipped: one of them may have been meant for an unknown host.
+func (hk *hostKeys) skippedNote() string {
+	if len(hk.skipped) == 0 {
+		return ""
+	}
+	shown := hk.skipped
+	more := ""
+	if len(shown) > 3 {
+		more = fmt.Sprintf(" and %d more", len(shown)-3)
+		shown = shown[:3]
+	}
+	for i, s := range shown {
+		shown[i] = tildePath(s)
+	}
+	return fmt.Sprintf("; note: unparsable known_hosts %s skipped: %s%s",
+		plural(len(hk.skipped), "line", "lines"), strings.Join(shown, ", "), more)
 }
 
 // knownHostsMu serialises appends within this process; flock serialises
@@ -217,7 +447,7 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 	if len(data) > 0 {
 		fresh := &hostKeys{files: hk.files, policy: PolicyStrict}
 		// Parse what is on disk now, for this file only.
-		cb, err := knownhosts.New(file)
+		cb, _, err := readKnownHosts([]khFile{{name: file}})
 		if err != nil {
 			return fmt.Errorf("%s: ssh: %w", name, err)
 		}
@@ -236,14 +466,6 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 		return fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
 	}
 	return f.Sync()
-}
-
-func splitHostPort(addr string) (host, port string) {
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr, "22"
-	}
-	return h, p
 }
 
 type fakeAddr string

@@ -165,7 +165,7 @@ func TestHostKeyAlgorithmsFollowKnownHosts(t *testing.T) {
 	// A plain [host]:port entry and a hashed entry (as ssh's HashKnownHosts writes).
 	os.WriteFile(kh, []byte(knownhosts.Line([]string{"127.0.0.9:2222"}, k)+"\n"+
 		strings.Replace(knownhosts.Line([]string{"bbb.example.org"}, k), "bbb.example.org", knownhosts.HashHostname("bbb.example.org"), 1)+"\n"), 0o600)
-	hk, err := loadHostKeys([]string{kh}, PolicyStrict)
+	hk, err := loadHostKeys([]string{kh}, nil, PolicyStrict)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestHostKeyName(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	k, _ := gossh.NewPublicKey(pub)
 	os.WriteFile(kh, []byte(knownhosts.Line([]string{"bbb.example.org:22"}, k)+"\n"+knownhosts.Line([]string{"bbb.example.org:2222"}, k)+"\n"), 0o600)
-	hk, err := loadHostKeys([]string{kh}, PolicyStrict)
+	hk, err := loadHostKeys([]string{kh}, nil, PolicyStrict)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +286,57 @@ func TestHostKeyName(t *testing.T) {
 		if algos := hk.algorithms(r.target.hostKeyAddr()); len(algos) == 0 || algos[0] != gossh.KeyAlgoED25519 {
 			t.Errorf("%s:%d: algorithms %q", tc.host, tc.port, algos)
 		}
+	}
+}
+
+func TestCleanKnownHosts(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	k, _ := gossh.NewPublicKey(pub)
+	line := func(h string) string { return knownhosts.Line([]string{h}, k) }
+	in := strings.Join([]string{
+		"# c",
+		line("BBB.Example.org"),
+		"",
+		"@cert-authority *.EXAMPLE.org " + strings.SplitN(line("x"), " ", 2)[1],
+		"x ssh-ed25519 AAAA",
+		"!,y " + strings.SplitN(line("x"), " ", 2)[1],
+		"[a:22" + " " + strings.SplitN(line("x"), " ", 2)[1],
+		line("ok") + "\r",
+		"z ssh-ed25519 " + strings.Repeat("A", maxKnownHostsLine),
+	}, "\n") + "\n"
+	clean, bad := cleanKnownHosts([]byte(in))
+	want := strings.Join([]string{
+		"# c",
+		line("bbb.example.org"),
+		"",
+		"@cert-authority *.example.org " + strings.SplitN(line("x"), " ", 2)[1],
+		"", "", "",
+		line("ok") + "\r",
+		"",
+	}, "\n") + "\n"
+	if string(clean) != want || !reflect.DeepEqual(bad, []int{5, 6, 7, 9}) {
+		t.Errorf("clean = %q, bad %v\nwant %q, [5 6 7 9]", clean, bad, want)
+	}
+	if clean, bad := cleanKnownHosts([]byte(line("ok") + "\n# x\n")); clean != nil || bad != nil {
+		t.Errorf("a clean file was rewritten: %q %v", clean, bad)
+	}
+
+	// knownhosts reads the cleaned copy; errors name the real file.
+	dir := t.TempDir()
+	kh := filepath.Join(dir, "known_hosts")
+	os.WriteFile(kh, []byte(in), 0o600)
+	hk, err := loadHostKeys([]string{kh}, nil, PolicyStrict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hk.cb("bbb.example.org:22", fakeAddr("bbb.example.org:22"), k); err != nil {
+		t.Errorf("lower-cased entry: %v", err)
+	}
+	var ke *knownhosts.KeyError
+	if err := hk.cb("ok:22", fakeAddr("ok:22"), dummyKey); !errors.As(err, &ke) || len(ke.Want) != 1 || ke.Want[0].Filename != kh || ke.Want[0].Line != 8 {
+		t.Errorf("wrong key: %v %+v", err, ke)
+	}
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "bbbfleet-known_hosts-*")); len(left) != 0 {
+		t.Logf("note: temporary copies present (maybe another test binary): %v", left)
 	}
 }
