@@ -490,7 +490,12 @@ func perfLabel(l string) string {
 	return l
 }
 
-func perfNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+func perfNum(v float64) string {
+	if v == 0 { // also -0, which would print as "-0"
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
 
 func nagiosPerfdata(rep *checkReport, th fleet.CheckThresholds) []string {
 	n := strconv.Itoa(rep.Summary.Servers)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,14 @@ func TestCheckHelpDocumentsExitStatus(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
+	}
+}
+
+func TestPerfNumNoNegativeZero(t *testing.T) {
+	if got := perfNum(math.Copysign(0, -1)); got != "0" {
+		t.Errorf("perfNum(-0) = %q", got)
+	}
+	if got := perfNum(-0.25); got != "-0.25" {
+		t.Errorf("perfNum(-0.25) = %q", got)
 	}
 }

@@ -26,6 +26,10 @@ schedule targets and holidays. Prints ok and a summary, or every error with
 file:line and exits 2. The secrets file is checked too (mode 0600).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := app.outputFormat()
+			if err != nil {
+				return err
+			}
 			cfg, err := app.Config()
 			if err != nil {
 				return err
@@ -40,7 +44,7 @@ file:line and exits 2. The secrets file is checked too (mode 0600).`,
 					have++
 				}
 			}
-			if app.Output == "json" {
+			if format == "json" {
 				return app.IO.JSON(map[string]any{"ok": true, "config": cfg.Path, "servers": len(cfg.Servers),
 					"tags": cfg.Tags(), "schedules": len(cfg.Schedules), "holidays": len(cfg.Holidays),
 					"secrets_file": cfg.SecretsFile, "servers_with_secret": have})

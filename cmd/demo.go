@@ -215,7 +215,7 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 	var broken []string
 	for i, s := range steps {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return silentExit(ExitInterrupted) // the interrupted command said so
 		}
 		fmt.Fprintf(out, "\n%s %s\n", app.IO.Paint(ui.Faint, fmt.Sprintf("▸ %d/%d", i+1, len(steps))), s.why)
 		fmt.Fprintf(out, "%s\n", app.IO.Bold("$ bbbfleet "+quoteArgs(s.args)))
@@ -230,7 +230,7 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 		}
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return silentExit(ExitInterrupted)
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "That was the real bbbfleet on simulated servers. Keep them running and try any command:\n  bbbfleet demo --serve\n")

@@ -128,6 +128,12 @@ func runExec(app *App, targets, argv []string, opts execOptions) error {
 		return err
 	}
 	if app.DryRun {
+		type planJSON struct {
+			Server  string `json:"server"`
+			Target  string `json:"target"`
+			Command string `json:"command"`
+		}
+		plan := []planJSON{}
 		for _, s := range servers {
 			tg, err := ssh.Resolve(fleet.SSHConfig(s, app.sshConfigFile()))
 			if err != nil {
@@ -137,7 +143,13 @@ func runExec(app *App, targets, argv []string, opts execOptions) error {
 			if opts.Sudo && tg.User != "root" {
 				line = "sudo -n -- " + line
 			}
-			fmt.Fprintf(app.IO.Out, "would run on %s (%s): %s\n", s.Name, tg, line)
+			plan = append(plan, planJSON{Server: s.Name, Target: tg.String(), Command: line})
+		}
+		if format == "json" {
+			return app.IO.JSON(plan)
+		}
+		for _, p := range plan {
+			fmt.Fprintf(app.IO.Out, "would run on %s (%s): %s\n", p.Server, p.Target, p.Command)
 		}
 		return nil
 	}

@@ -24,9 +24,11 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
   0    ok: every selected server did what was asked
   1    at least one server failed (its error is shown with the others' results)
   2    usage or configuration error: bad flag, unknown target, invalid config
-  3    refused for safety: e.g. meetings are running and --force was not given
-  4    another bbbfleet run holds the fleet lock (cron fired twice)
-  130  interrupted (Ctrl-C); remote commands were cancelled
+  3    refused for safety: e.g. init would overwrite a config
+  4    another bbbfleet run holds the fleet lock (reserved for scheduled
+       runs; no command takes the lock yet)
+  130  interrupted (Ctrl-C); remote commands were cancelled. load --watch
+       and demo --serve run until Ctrl-C and then exit 0.
 
 bbbfleet check follows the monitoring-plugin convention instead, in every
 output mode: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (with -o nagios, a usage

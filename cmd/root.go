@@ -109,13 +109,17 @@ func Run(ctx context.Context, args []string, io *ui.IO) int {
 }
 
 func printError(io *ui.IO, err error, hint string) {
-	msg := err.Error()
-	lines := strings.Split(msg, "\n")
-	if len(lines) == 1 {
-		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", msg)
+	var ces fleet.ConfigErrors
+	if errors.As(err, &ces) && len(ces) > 1 {
+		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %d problems:\n", len(ces))
+		for _, ce := range ces {
+			fmt.Fprintf(io.ErrOut, "  %s\n", ce)
+		}
 	} else {
-		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %d problems:\n", len(lines))
-		for _, l := range lines {
+		// One error; a message that spans lines keeps them, indented.
+		lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
+		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", lines[0])
+		for _, l := range lines[1:] {
 			fmt.Fprintf(io.ErrOut, "  %s\n", l)
 		}
 	}

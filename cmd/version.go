@@ -13,10 +13,14 @@ func newVersionCmd(app *App) *cobra.Command {
 		Short: "Print the version, commit and build date",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if app.Output == "json" {
+			format, err := app.outputFormat()
+			if err != nil {
+				return err
+			}
+			if format == "json" {
 				return app.IO.JSON(map[string]string{"version": version, "commit": commit, "date": date, "go": runtime.Version()})
 			}
-			_, err := fmt.Fprintf(app.IO.Out, "bbbfleet %s (commit %s, built %s, %s)\n", version, commit, date, runtime.Version())
+			_, err = fmt.Fprintf(app.IO.Out, "bbbfleet %s (commit %s, built %s, %s)\n", version, commit, date, runtime.Version())
 			return err
 		},
 	}
