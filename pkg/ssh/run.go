@@ -24,20 +24,34 @@ type Command struct {
 	Sudo bool
 	// Stdin, when set, is copied to the command's standard input.
 	Stdin io.Reader
-	// Stdout and Stderr, when set, receive the output live, in addition
-	// to Result.Stdout and Result.Stderr.
+	// Stdout and Stderr, when set, receive the output live, all of it, in
+	// addition to Result.Stdout and Result.Stderr (which keep at most
+	// MaxOutput bytes each).
 	Stdout, Stderr io.Writer
+	// MaxOutput bounds what Result keeps of each stream: the first
+	// MaxOutput bytes of stdout and of stderr; the rest is dropped (and
+	// Result.StdoutTruncated or StderrTruncated set) but still streamed
+	// to Stdout and Stderr. 0 or less means DefaultMaxOutput.
+	MaxOutput int64
 	// Script is an alternative to Argv: a shell script built by this tool
 	// itself (never from unvalidated input). It is sent as the SSH command
 	// line as is, or, with Sudo, as "sudo -n -- sh -c SCRIPT".
 	Script string
 }
 
+// DefaultMaxOutput is what Result keeps of each stream when
+// Command.MaxOutput is zero.
+const DefaultMaxOutput = 16 << 20
+
 // Result is what a finished (or cancelled) command produced.
 type Result struct {
+	// Stdout and Stderr are the first Command.MaxOutput bytes of each.
 	Stdout, Stderr []byte
-	ExitStatus     int // -1 when no status was received
-	Duration       time.Duration
+	// StdoutTruncated and StderrTruncated say that the stream was longer
+	// than Command.MaxOutput: Stdout or Stderr holds only its beginning.
+	StdoutTruncated, StderrTruncated bool
+	ExitStatus                       int // -1 when no status was received
+	Duration                         time.Duration
 }
 
 // ExitError is a remote command that exited with a non-zero status. Run
@@ -192,7 +206,11 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	defer release()
 	defer sess.Close()
 
-	var outBuf, errBuf syncBuffer
+	limit := cmd.MaxOutput
+	if limit <= 0 {
+		limit = DefaultMaxOutput
+	}
+	outBuf, errBuf := syncBuffer{limit: limit}, syncBuffer{limit: limit}
 	var userMu sync.Mutex // the caller may pass one writer for both
 	sess.Stdout = teeWriter(&outBuf, cmd.Stdout, &userMu)
 	sess.Stderr = teeWriter(&errBuf, cmd.Stderr, &userMu)
@@ -220,11 +238,11 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	case werr = <-done:
 	case <-ctx.Done():
 		c.stop(sess, done)
-		res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
+		res.output(&outBuf, &errBuf)
 		res.Duration = time.Since(start)
 		return res, ctxErr()
 	}
-	res.Stdout, res.Stderr = outBuf.Bytes(), errBuf.Bytes()
+	res.output(&outBuf, &errBuf)
 	res.Duration = time.Since(start)
 
 	var ee *gossh.ExitError
@@ -364,21 +382,35 @@ func summarize(s string) string {
 	return ""
 }
 
+func (r *Result) output(out, err *syncBuffer) {
+	r.Stdout, r.StdoutTruncated = out.Bytes()
+	r.Stderr, r.StderrTruncated = err.Bytes()
+}
+
+// syncBuffer keeps the first limit bytes written to it.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu        sync.Mutex
+	b         bytes.Buffer
+	limit     int64
+	truncated bool
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	keep := p
+	if room := s.limit - int64(s.b.Len()); int64(len(p)) > room {
+		keep = p[:max(room, 0)]
+		s.truncated = true
+	}
+	s.b.Write(keep)
+	return len(p), nil
 }
 
-func (s *syncBuffer) Bytes() []byte {
+func (s *syncBuffer) Bytes() ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
+	return bytes.Clone(s.b.Bytes()), s.truncated
 }
 
 type tee struct {
