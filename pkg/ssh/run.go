@@ -203,7 +203,14 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 		}
 		return res, fmt.Errorf("%s: ssh: opening session: %w", c.name, err)
 	}
-	defer release()
+	// The slot is held until the session is closed, or, when ctx ends
+	// before sshd answers the exec request, until it answers (see below).
+	holdSlot := true
+	defer func() {
+		if holdSlot {
+			release()
+		}
+	}()
 	defer sess.Close()
 
 	limit := cmd.MaxOutput
@@ -221,8 +228,28 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 			return res, fmt.Errorf("%s: ssh: %w", c.name, err)
 		}
 	}
-	if err := sess.Start(line); err != nil {
-		return res, fmt.Errorf("%s: ssh: starting command: %w", c.name, err)
+	// Start waits for sshd's answer to the exec request: under ctx, so a
+	// stalled server cannot hold the Run. When ctx ends first the session
+	// is closed; Start returns once the server answers or the connection
+	// ends, and only then is the slot released, so the sessions open on
+	// the server never exceed maxSessions. A command the server starts
+	// after all finds its session closed.
+	started := make(chan error, 1)
+	go func() { started <- sess.Start(line) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			return res, fmt.Errorf("%s: ssh: starting command: %w", c.name, err)
+		}
+	case <-ctx.Done():
+		sess.Close()
+		holdSlot = false
+		go func() {
+			<-started
+			release()
+		}()
+		res.Duration = time.Since(start)
+		return res, ctxErr()
 	}
 	if stdin != nil {
 		go func() {
