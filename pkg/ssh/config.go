@@ -42,7 +42,9 @@ const DefaultTimeout = 10 * time.Second
 //
 // The first source that names identity files wins; lists are not merged
 // (as with ssh(1), where IdentityFile replaces the default keys).
-// Keys held by ssh-agent are always tried first unless NoAgent is set.
+// The identity files' keys are offered first (through ssh-agent when it
+// holds them), then the agent's other keys unless NoAgent is set or
+// ssh_config says IdentitiesOnly yes.
 type Config struct {
 	// Name is the server's name in the fleet; it prefixes every error
 	// ("bbb3: ssh: ..."). Host is used when empty.
@@ -53,7 +55,8 @@ type Config struct {
 	Port int
 	// User is the login user; "" means ~/.ssh/config or the local user.
 	User string
-	// IdentityFiles are private key files to try after the agent.
+	// IdentityFiles are private key files, offered before the agent's
+	// other keys.
 	IdentityFiles []string
 	// KnownHostsFile is the known_hosts file to check and (with
 	// accept-new) extend; default ssh_config's UserKnownHostsFile, or
@@ -88,6 +91,9 @@ type endpoint struct {
 	// keyAlias is ssh_config's HostKeyAlias: the name known_hosts lists
 	// the host under instead of host name and port.
 	keyAlias string
+	// identitiesOnly is ssh_config's IdentitiesOnly: of the agent's keys,
+	// offer only those of keyFiles.
+	identitiesOnly bool
 }
 
 func (e endpoint) addr() string {
@@ -245,6 +251,7 @@ func resolveEndpoint(sc *sshConfig, alias, user string, port int, keyFiles []str
 		ep.port = 22
 	}
 	ep.keyAlias = strings.ToLower(sc.get(alias, "HostKeyAlias"))
+	ep.identitiesOnly = strings.EqualFold(sc.get(alias, "IdentitiesOnly"), "yes")
 	switch {
 	case len(keyFiles) > 0:
 		ep.keySrc = "config"

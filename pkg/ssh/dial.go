@@ -140,12 +140,6 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 		return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, err)
 	}
 
-	a := loadAuth(ep, r.agent, r.timeout)
-	defer a.close()
-	if len(a.signers) == 0 {
-		return nil, fmt.Errorf("%s: ssh: no usable key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
-	}
-
 	start := time.Now()
 	deadline := start.Add(r.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -153,6 +147,16 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	}
 	hctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
+
+	// The agent is asked under the same deadline and ctx.
+	a := loadAuth(hctx, ep, r.agent, deadline)
+	defer a.close()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, err)
+	}
+	if len(a.signers) == 0 {
+		return nil, fmt.Errorf("%s: ssh: no usable key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
+	}
 
 	var conn net.Conn
 	var err error

@@ -37,10 +37,15 @@
 //
 // # Authentication
 //
-// Keys from ssh-agent (SSH_AUTH_SOCK, unless Config.NoAgent), then the
-// identity files. Nothing ever prompts: a passphrase-protected key file is
-// reported as such. When the server accepts none, the error lists every
-// source tried.
+// As ssh(1) orders them, so that the key the server accepts comes before
+// sshd's MaxAuthTries runs out: the identity files' keys first, each
+// signed by ssh-agent when the agent holds it (a passphrase-protected
+// file then works, found by its public key), else by the file; then the
+// agent's other keys (SSH_AUTH_SOCK, unless Config.NoAgent), none with
+// ssh_config's IdentitiesOnly yes. The agent is asked under the dial's
+// ctx and deadline. Nothing ever prompts: a passphrase-protected key file
+// the agent does not hold is reported as such. When the server accepts
+// none, the error lists every source tried.
 //
 // # Commands
 //
