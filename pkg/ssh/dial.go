@@ -26,7 +26,7 @@ type Client struct {
 	user  string
 	addr  string
 	gc    *goph.Client
-	jumps []*gossh.Client // outermost first
+	jumps []*gossh.Client // its own (not a JumpPool's), outermost first
 	sem   chan struct{}
 
 	// Active Runs, and the cleanup in progress (see Run): while cleaning
@@ -55,7 +55,8 @@ func (c *Client) Addr() string { return c.addr }
 // process of this connection running at the same time.
 func (c *Client) Goph() *goph.Client { return c.gc }
 
-// Close closes the connection and those to the jump hosts.
+// Close closes the connection and its own connections to the jump hosts
+// (not those of a JumpPool).
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closeErr = c.gc.Client.Close()
@@ -73,7 +74,15 @@ func (c *Client) Close() error {
 // its host key (and those of the jump hosts) against known_hosts. The TCP
 // connect and the SSH handshake of every hop finish within cfg.Timeout (or
 // ctx's deadline, if earlier); cancelling ctx aborts the dial.
+//
+// Each Client opens its own connections to its jump hosts; a JumpPool
+// shares them among Clients.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	return dial(ctx, cfg, nil)
+}
+
+// dial is Dial, with the jump hosts taken from pool when it is not nil.
+func dial(ctx context.Context, cfg Config, pool *JumpPool) (*Client, error) {
 	r, err := resolve(cfg)
 	if err != nil {
 		name := cfg.Name
@@ -93,7 +102,16 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	}
 	var via *gossh.Client
+	if pool != nil && len(r.jumps) > 0 {
+		// Shared: the pool closes them, not this Client.
+		if via, err = pool.via(ctx, r, hk); err != nil {
+			return nil, err
+		}
+	}
 	for _, ep := range r.jumps {
+		if pool != nil {
+			break
+		}
 		jc, err := dialHop(ctx, r, hk, ep, via, true)
 		if err != nil {
 			closeJumps()

@@ -14,7 +14,11 @@
 // within Config.Timeout, and wraps the resulting *ssh.Client in a
 // goph.Client. Jump hosts (ProxyJump) are dialled in order; each one's host
 // key is checked against the same known_hosts, and the next hop is a
-// direct-tcpip channel through it, under the same deadline.
+// direct-tcpip channel through it, under the same deadline. Each Client
+// dialled with Dial has its own jump connections; a JumpPool shares one
+// authenticated connection per jump host among the Clients dialled through
+// it (JumpPool.Dial), so many servers behind one bastion make one login
+// there, not one handshake each against its MaxStartups.
 //
 // # Host keys
 //
