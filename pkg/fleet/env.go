@@ -26,6 +26,7 @@ type Env struct {
 
 	mu     sync.Mutex
 	closed bool
+	jumps  *ssh.JumpPool
 	// running counts Remote calls under way, for Close.
 	running sync.WaitGroup
 	conns   map[string]*conn
@@ -99,7 +100,7 @@ func (e *Env) SSH(ctx context.Context, s Server) (*ssh.Client, error) {
 	e.conns[s.Name] = cn
 	e.mu.Unlock()
 
-	c, err := ssh.Dial(ctx, e.SSHConfig(s))
+	c, err := e.jumpPool().Dial(ctx, e.SSHConfig(s))
 	e.mu.Lock()
 	if e.closed && c != nil {
 		c.Close()
@@ -219,4 +220,19 @@ func (e *Env) Close() {
 			cn.c.Close()
 		}
 	}
+	if e.jumps != nil {
+		e.jumps.Close() // after the servers' connections that run through it
+	}
+}
+
+// jumpPool shares one connection per jump host among the run's servers:
+// 16 parallel handshakes on a bastion would trip its MaxStartups, and one
+// login per run is what an administrator expects.
+func (e *Env) jumpPool() *ssh.JumpPool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.jumps == nil {
+		e.jumps = ssh.NewJumpPool()
+	}
+	return e.jumps
 }
