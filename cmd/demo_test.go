@@ -34,9 +34,8 @@ func TestDemoTour(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\nstderr:\n%s", code, o, errOut.String())
 	}
-	if took > 10*time.Second {
-		t.Errorf("the tour took %s", took)
-	}
+	// Its speed is reported, not asserted (timed assertions flake on a
+	// loaded machine): see the README and `time make demo`.
 	t.Logf("tour: %s", took)
 	wantInOrder := []string{
 		"bbbfleet demo: 6 simulated BBB 3.0 servers on 127.0.0.1",
