@@ -797,12 +797,6 @@ func TestTwentyHostsInParallel(t *testing.T) {
 func TestAgentThenKeyFiles(t *testing.T) {
 	hs := sshtest.Start(t, 1, sshtest.Options{})
 	// An in-process agent holding the client key.
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	keyring := agent.NewKeyring()
 	data, _ := os.ReadFile(hs.ClientKeyFile)
 	raw, err := gossh.ParseRawPrivateKey(data)
@@ -812,16 +806,7 @@ func TestAgentThenKeyFiles(t *testing.T) {
 	if err := keyring.Add(agent.AddedKey{PrivateKey: raw}); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for i := 0; i < 100; i++ { // bounded: the test dials a few times
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(keyring, c) }()
-		}
-	}()
-	t.Setenv("SSH_AUTH_SOCK", sock)
+	startAgent(t, keyring)
 
 	cfg := config(hs, 0)
 	cfg.NoAgent = false
