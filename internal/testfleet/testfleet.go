@@ -2,6 +2,7 @@ package testfleet
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,7 +65,7 @@ func SimBinary(t testing.TB) string {
 	buildOnce.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		dir, err := binDir()
+		dir, err := binDir(root)
 		if err != nil {
 			buildErr = err
 			return
@@ -86,10 +87,17 @@ func SimBinary(t testing.TB) string {
 	return simBin
 }
 
-// binDir is $TMPDIR/bbbfleet-bbbsim-UID, readable by the test hosts' other
-// users; one that is not ours alone to write is not trusted.
-func binDir() (string, error) {
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bbbfleet-bbbsim-%d", os.Getuid()))
+// binDir is $TMPDIR/bbbfleet-bbbsim-UID-HASH, HASH naming the checkout (two
+// work trees with different simulators never share a binary), readable by
+// the test hosts' other users; one that is not ours alone to write is not
+// trusted.
+func binDir(root string) (string, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bbbfleet-bbbsim-%d-%x", os.Getuid(), sum[:4]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
