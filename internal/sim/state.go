@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bbbfleet/bbbfleet/internal/flock"
 )
 
 // Unit states as printed by `systemctl is-active`.
@@ -369,10 +372,10 @@ func (f *FileStore) withLock(exclusive bool, fn func() error) error {
 		return fmt.Errorf("sim: state lock: %w", err)
 	}
 	defer lf.Close()
-	if err := flock(lf, exclusive); err != nil {
+	if err := flock.Lock(context.Background(), lf, exclusive); err != nil {
 		return fmt.Errorf("sim: state lock %s: %w", lf.Name(), err)
 	}
-	defer funlock(lf)
+	defer flock.Unlock(lf)
 	return fn()
 }
 

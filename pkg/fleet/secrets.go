@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/bbbfleet/bbbfleet/internal/flock"
 )
 
 // SecretEnv is the environment variable that overrides a server's secret:
@@ -155,18 +157,12 @@ func (s *Secrets) Save() error {
 	return nil
 }
 
-// lockFile takes an exclusive advisory lock on path (created 0600).
+// lockFile takes an exclusive advisory lock on path (created 0600, never
+// through a symbolic link).
 func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err = flock.LockPath(path, 0o600, time.Minute)
 	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return unlock, nil
 }

@@ -13,9 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/bbbfleet/bbbfleet/internal/flock"
 )
 
 // systemKnownHostsFiles are ssh(1)'s default GlobalKnownHostsFile: read,
@@ -434,10 +437,10 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
 	defer f.Close()
-	if err := lockFile(f); err != nil {
+	if err := flock.LockTimeout(f, true, 5*time.Second); err != nil {
 		return fmt.Errorf("%s: ssh: locking %s: %w", name, file, err)
 	}
-	defer unlockFile(f)
+	defer flock.Unlock(f)
 
 	// Re-check against the current content.
 	data, err := os.ReadFile(file)
