@@ -89,7 +89,7 @@ type scheduleFiringJSON struct {
 	Time         time.Time `json:"time"`
 	Rule         string    `json:"rule,omitempty"`
 	Action       string    `json:"action,omitempty"`
-	Servers      []string  `json:"servers,omitempty"`
+	Targets      []string  `json:"targets,omitempty"`
 	Skipped      bool      `json:"skipped"`
 	Holiday      *string   `json:"holiday"`
 	OverriddenBy []string  `json:"overridden_by,omitempty"`
@@ -113,7 +113,7 @@ type scheduleRuleJSON struct {
 func firingJSON(f schedule.Firing, withRule bool) scheduleFiringJSON {
 	j := scheduleFiringJSON{Time: f.Local(), Skipped: f.Skipped}
 	if withRule {
-		j.Rule, j.Action, j.Servers = f.Rule.Name, string(f.Rule.Action), f.Rule.Servers
+		j.Rule, j.Action, j.Targets = f.Rule.Name, string(f.Rule.Action), f.Rule.Targets
 	}
 	if f.OnHoliday {
 		h := f.Holiday.String()
@@ -270,7 +270,7 @@ type planJSON struct {
 const planJSONDoc = `JSON (-o json):
   {"at", "from", "to": RFC 3339 in the config's zone, "timezone",
    "offline": true when the servers were not read,
-   "firings": [{"time", "rule", "action", "servers", "skipped": on a
+   "firings": [{"time", "rule", "action", "targets", "skipped": on a
       holiday and skipped, "holiday": the holiday or null,
       "overridden_by": later rules at the same minute with another action}],
    "servers": [{"server", "targeted": some rule targets it,
@@ -476,7 +476,7 @@ func (app *App) renderPlan(format string, rep planJSON, firings []schedule.Firin
 	if table {
 		fmt.Fprintf(out, "%s\n", app.IO.Bold(fmt.Sprintf("Firings from %s to %s:", fmtTime(rep.From, zone), fmtTime(rep.To, zone))))
 	}
-	ft := ui.Table{Headers: []string{"TIME", "RULE", "ACTION", "SERVERS", "NOTE"}}
+	ft := ui.Table{Headers: []string{"TIME", "RULE", "ACTION", "TARGETS", "NOTE"}}
 	for _, f := range firings {
 		note := ""
 		switch {
@@ -492,7 +492,7 @@ func (app *App) renderPlan(format string, rep planJSON, firings []schedule.Firin
 			}
 			note = strings.TrimPrefix(note+"; overridden by "+strings.Join(ns, ", ")+" (listed later, same minute)", "; ")
 		}
-		ft.Rows = append(ft.Rows, []string{fmtTime(f.Time, f.Rule.Spec.Zone), f.Rule.Name, string(f.Rule.Action), strings.Join(f.Rule.Servers, ","), note})
+		ft.Rows = append(ft.Rows, []string{fmtTime(f.Time, f.Rule.Spec.Zone), f.Rule.Name, string(f.Rule.Action), strings.Join(f.Rule.Targets, ","), note})
 	}
 	ft.Tone = func(_, col int, v string) ui.Tone {
 		if col == 4 && v != "" {

@@ -143,7 +143,10 @@ func (s *Schedule) NextFirings(r *Rule, t time.Time, n int) []Firing {
 func (s *Schedule) Firings(from, to time.Time) []Firing {
 	var out []Firing
 	for _, r := range s.Rules {
-		out = append(out, s.RuleFirings(r, from, to, 0)...)
+		r.Spec.each(from, to, func(fi firing) bool {
+			out = append(out, s.firing(r, fi))
+			return true
+		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
