@@ -309,3 +309,20 @@ func TestParseWhen(t *testing.T) {
 		}
 	}
 }
+
+// A schedule is read-only once built: apply and the daemon may ask from
+// several goroutines at once (run with -race).
+func TestDesiredConcurrent(t *testing.T) {
+	s, be := school(t, "2026-12-21/2027-01-06")
+	at := time.Date(2026, 12, 30, 12, 0, 0, 0, be)
+	want := s.Desired("bbb1", at).Why()
+	done := make(chan string)
+	for i := 0; i < 8; i++ {
+		go func() { done <- s.DesiredAll([]string{"bbb1", "bbb2"}, at)[0].Why() }()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != want {
+			t.Errorf("concurrent: %q, want %q", got, want)
+		}
+	}
+}

@@ -66,15 +66,18 @@ type Rule struct {
 	targets map[string]bool
 }
 
-// Targets reports whether the rule targets server.
+// Targeted reports whether the rule targets server. It only reads the
+// rule: a Schedule may be used from several goroutines at once.
 func (r *Rule) Targeted(server string) bool {
-	if r.targets == nil {
-		r.targets = map[string]bool{}
-		for _, s := range r.Servers {
-			r.targets[s] = true
+	if r.targets != nil {
+		return r.targets[server]
+	}
+	for _, s := range r.Servers {
+		if s == server {
+			return true
 		}
 	}
-	return r.targets[server]
+	return false
 }
 
 // Schedule is every rule of a fleet plus its holidays.
@@ -87,7 +90,10 @@ type Schedule struct {
 func New(rules []*Rule, holidays []Holiday) *Schedule {
 	for i, r := range rules {
 		r.Index = i
-		r.targets = nil
+		r.targets = make(map[string]bool, len(r.Servers))
+		for _, s := range r.Servers {
+			r.targets[s] = true
+		}
 	}
 	return &Schedule{Rules: rules, Holidays: NewHolidays(holidays)}
 }
