@@ -83,6 +83,14 @@ func fmtTime(t time.Time, zone *time.Location) string {
 	return t.In(zone).Format("Mon 2006-01-02 15:04 MST")
 }
 
+// zoneName names a zone for a table; the machine's zone says which it is.
+func zoneName(loc *time.Location) string {
+	if loc == time.Local {
+		return "local (" + time.Now().Format("MST") + ")"
+	}
+	return loc.String()
+}
+
 // ---- list ----
 
 type scheduleFiringJSON struct {
@@ -214,7 +222,7 @@ func (app *App) renderScheduleList(format string, cfg *fleet.Config, s *schedule
 		if i := strings.IndexAny(spec, " \t"); r.Spec.ZoneSet && i > 0 {
 			spec = strings.TrimSpace(spec[i:])
 		}
-		t.Rows = append(t.Rows, []string{r.Name, r.Spec.Zone.String(), spec, action, strings.Join(r.Targets, ","), strings.Join(next, "; ")})
+		t.Rows = append(t.Rows, []string{r.Name, zoneName(r.Spec.Zone), spec, action, strings.Join(r.Targets, ","), strings.Join(next, "; ")})
 	}
 	t.Tone = func(_, col int, v string) ui.Tone {
 		if col == 5 && strings.Contains(v, "skipped") {
