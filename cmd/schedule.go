@@ -285,7 +285,8 @@ const planJSONDoc = `JSON (-o json):
       "desired": "up" | "down" | null (no rule decides), "action", "rule",
       "since": the deciding firing, "why": one line, "skipped_firings": N,
       "overridden": rules that lost at the same minute,
-      "observed": "up" | "down" | "unreachable" | null (not read),
+      "observed": "up" | "down" | "unreachable" | "unknown" (the API
+      answers wrongly, e.g. TLS) | null (not read),
       "observed_detail", "change": steps apply would take (e.g. ["stop",
       "power-off"]; [] for none), "change_reason", "failed": true when the
       server did not answer and no power hook explains it}],
@@ -308,7 +309,8 @@ func newSchedulePlanCmd(app *App) *cobra.Command {
     with its desired state. --offline skips reading the servers.
 
 A server that does not answer is reported as unreachable (exit 1), unless
-its rule powers it off and it should be off.
+its rule powers it off and it should be off; one whose API answers wrongly
+(e.g. an expired certificate) as unknown (exit 1).
 
 Times: ` + schedule.WhenFormats + `.
 

@@ -2,9 +2,12 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/schedule"
 )
 
@@ -93,44 +96,64 @@ type Observation struct {
 	Detail string
 }
 
-// ObserveChecks are the checks whose results say whether BBB is up: an
-// SSH login and the API root call, read in parallel as `check` reads them.
-var ObserveChecks = []string{CheckSSH, CheckAPI}
-
-// Observe reads whether BBB is up on each server (the API root call
-// answers), down (the machine answers SSH, the API does not) or
-// unreachable, in parallel and bounded by the run's timeout.
+// Observe reads, in parallel and bounded by the run's timeout, whether BBB
+// is up on each server: the API root call (as check's api check makes it)
+// and an SSH login (the run's connection, reused by later work).
 func (e *Env) Observe(ctx context.Context, servers []Server) []Observation {
-	res := e.Check(ctx, servers, CheckOptions{Checks: ObserveChecks, IgnoreSchedule: true})
+	res := Run(ctx, servers, e.Opts, func(ctx context.Context, s Server) (Observation, error) {
+		var apiErr, sshErr error
+		apiMsg := ""
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			c, err := e.APIUnsigned(s)
+			if err == nil {
+				var info *bbb.RootInfo
+				if info, err = c.Root(ctx); err == nil {
+					apiMsg = fmt.Sprintf("API %s in %d ms", info.ReturnCode, info.Latency.Milliseconds())
+					if info.BBBVersion != "" {
+						apiMsg += ", BBB " + info.BBBVersion
+					}
+				}
+			}
+			apiErr = err
+		})
+		wg.Go(func() { _, sshErr = e.SSH(ctx, s) })
+		wg.Wait()
+		o := Classify(apiErr, sshErr, s.Name)
+		o.Server = s
+		if o.State == schedule.ObservedUp {
+			o.Detail = apiMsg
+		}
+		return o, nil
+	})
 	out := make([]Observation, len(res))
-	for i, sc := range res {
-		out[i] = Observe(sc)
+	for i, r := range res {
+		out[i] = r.Value
+		out[i].Server = r.Server
+		if r.Err != nil { // the runner gave up on it (timeout, Ctrl-C)
+			out[i].State, out[i].Detail = schedule.ObservedUnreachable, trimServer(r.Err.Error(), r.Server.Name)
+		}
 	}
 	return out
 }
 
-// Observe turns a server's ssh and api check results into its state.
-func Observe(sc *ServerCheck) Observation {
-	o := Observation{Server: sc.Server}
-	api, ssh := sc.Get(CheckAPI), sc.Get(CheckSSH)
+// Classify turns the answers of the API root call and of an SSH login
+// into a server's state: up when the API answers; unknown when it answers
+// wrongly (TLS, not BBB: a server that runs but needs an administrator);
+// down when the API does not answer but SSH does; unreachable when
+// neither does.
+func Classify(apiErr, sshErr error, name string) Observation {
+	var o Observation
 	switch {
-	case api != nil && api.Status == CheckOK:
-		o.State, o.Detail = schedule.ObservedUp, api.Message
-	case ssh != nil && ssh.Status == CheckOK:
-		o.State = schedule.ObservedDown
-		if api != nil {
-			o.Detail = "API: " + api.Message
-		}
+	case apiErr == nil:
+		o.State = schedule.ObservedUp
+	case LoadState(apiErr) == StateError:
+		o.State, o.Detail = schedule.ObservedUnknown, "API answers wrongly: "+trimServer(apiErr.Error(), name)
+	case sshErr == nil:
+		o.State, o.Detail = schedule.ObservedDown, "SSH login works; API: "+trimServer(apiErr.Error(), name)
 	default:
 		o.State = schedule.ObservedUnreachable
-		var parts []string
-		if ssh != nil {
-			parts = append(parts, "SSH: "+ssh.Message)
-		}
-		if api != nil {
-			parts = append(parts, "API: "+api.Message)
-		}
-		o.Detail = strings.Join(parts, "; ")
+		o.Detail = "SSH: " + trimServer(sshErr.Error(), name) + "; API: " + trimServer(apiErr.Error(), name)
 	}
 	return o
 }

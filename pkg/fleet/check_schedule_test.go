@@ -1,10 +1,12 @@
 package fleet
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/schedule"
 )
 
@@ -109,15 +111,24 @@ func TestApplySchedule(t *testing.T) {
 	}
 }
 
-func TestObserve(t *testing.T) {
-	if o := Observe(downCheck("bbb1")); o.State != schedule.ObservedDown || !strings.Contains(o.Detail, "connection refused") {
-		t.Errorf("down: %+v", o)
-	}
-	if o := Observe(offCheck("bbb1")); o.State != schedule.ObservedUnreachable || !strings.Contains(o.Detail, "SSH: no SSH login") {
-		t.Errorf("off: %+v", o)
-	}
-	up := &ServerCheck{Checks: []CheckResult{{Name: CheckSSH, Status: CheckCritical}, {Name: CheckAPI, Status: CheckOK, Message: "SUCCESS in 3 ms"}}}
-	if o := Observe(up); o.State != schedule.ObservedUp {
-		t.Errorf("up: %+v", o)
+func TestClassify(t *testing.T) {
+	refused := &bbb.TransportError{Kind: bbb.ConnRefused, Err: errors.New("connection refused")}
+	expired := &bbb.TransportError{Kind: bbb.TLSExpired, Err: errors.New("certificate has expired")}
+	sshErr := errors.New("bbb1: ssh: dial tcp 127.0.0.1:1: connection refused")
+	for _, c := range []struct {
+		api, ssh error
+		want     schedule.Observed
+		detail   string
+	}{
+		{nil, sshErr, schedule.ObservedUp, ""},
+		{refused, nil, schedule.ObservedDown, "SSH login works; API: "},
+		{refused, sshErr, schedule.ObservedUnreachable, "SSH: dial tcp 127.0.0.1:1: connection refused; API: "},
+		{expired, nil, schedule.ObservedUnknown, "API answers wrongly: "},
+		{&bbb.HTTPStatusError{StatusCode: 502}, nil, schedule.ObservedDown, "SSH login works"},
+	} {
+		o := Classify(c.api, c.ssh, "bbb1")
+		if o.State != c.want || !strings.HasPrefix(o.Detail, c.detail) {
+			t.Errorf("api %v, ssh %v: %s %q; want %s %q", c.api, c.ssh, o.State, o.Detail, c.want, c.detail)
+		}
 	}
 }

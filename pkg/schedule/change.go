@@ -14,6 +14,9 @@ const (
 	// ObservedUnreachable: neither SSH nor the API answers (powered off,
 	// or a network fault).
 	ObservedUnreachable Observed = "unreachable"
+	// ObservedUnknown: the API answers, but wrongly (a TLS or proxy
+	// problem): BBB may be running; an administrator must look.
+	ObservedUnknown Observed = "unknown"
 	// ObservedNotRead: the server was not read (--offline, or no rule
 	// decides its state).
 	ObservedNotRead Observed = ""
@@ -98,6 +101,8 @@ func Reconcile(d Desired, o Observed) Change {
 			return Change{Reason: "no answer: powered off, as it should be"}
 		}
 		return Change{Failed: true, Reason: "no answer over SSH or the API"}
+	case ObservedUnknown:
+		return Change{Failed: true, Reason: "the API answers wrongly: fix it before the schedule can act"}
 	}
 	return Change{Failed: true, Reason: fmt.Sprintf("unknown observed state %q", o)}
 }
