@@ -48,6 +48,11 @@ SSH checks UNKNOWN ("not checked: ssh failed"); its API and certificate
 checks still run. --timeout bounds each server: what has not answered by
 then is reported as such, and the rest of that server's results are kept.
 
+The schedule counts: a server whose schedule wants it stopped (see
+bbbfleet schedule plan) and whose BBB does not answer is OK, its checks
+saying "stopped by schedule ` + "`shutdown`" + ` since 22:00"; one that should be up and
+is not stays CRITICAL and names the rule that wants it up.
+
 Formats: table (terminal: a symbol per check, ✔ OK, ! WARNING, ✘ CRITICAL,
 ? UNKNOWN, then the problems), tsv (pipe: status words; the problems go to
 stderr), json (every check of every server, schema in README.md), nagios

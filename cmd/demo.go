@@ -159,6 +159,9 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 		view = bad
 	}
 	steps = append(steps, demoStep{
+		why:  "The schedule: warm-up before school, shutdown at night. plan shows the next firings, each server's desired state and why, and what apply would change.",
+		args: []string{"schedule", "plan", "--at", f.SimNow().Format("2006-01-02 15:04")}, ok: []int{ExitOK}})
+	steps = append(steps, demoStep{
 		why:  fmt.Sprintf("BBB's own view of %s: bbb-conf, run over SSH like any command.", view),
 		args: []string{"exec", view, "--", "bbb-conf", "--status"}, ok: []int{ExitOK, ExitFailed}})
 	return steps

@@ -52,6 +52,7 @@ func TestDemoTour(t *testing.T) {
 		"\n$ bbbfleet exec all -- systemctl is-active bbb-webrtc-sfu\n",
 		"── bbb4 (exit 3, ",
 		"\nfailed\n",
+		"\n$ bbbfleet schedule plan --at '2026-03-10 09:25'\n", "\nbbb6\tup\tup\tnone\tstarted by schedule `warm-up` since 06:30\n",
 		"\n$ bbbfleet exec bbb4 -- bbb-conf --status\n",
 		"bbb-webrtc-sfu ———————————————► [✘ - failed]",
 		"\n  bbbfleet demo --serve\n",

@@ -56,8 +56,16 @@ schedules:
   - {name: warm-up,  cron: "CRON_TZ=Europe/Berlin 30 6 * * 1-5", action: start, targets: ["@pool"]}
   - {name: shutdown, cron: "CRON_TZ=Europe/Berlin 0 22 * * *",   action: stop,  targets: ["@pool"], drain: 45m}
 
+# Also per rule: message (posted before a stop), power: true (power off
+# after stop, on before start), skip_holidays: false (fire on holidays too).
+# timezone: the zone of rules without CRON_TZ= (default: this machine's).
+# timezone: Europe/Berlin
+
 # holidays: dates (YYYY-MM-DD) or inclusive ranges on which schedules rest.
 holidays: ["2026-12-21/2027-01-06"]
+# holidays_file: an iCal file of school holidays (e.g. from OpenHolidays),
+# relative to this file; DTEND is the day after the last holiday.
+# holidays_file: ferien-ni-2026.ics
 
 # check: thresholds of "bbbfleet check" (these are the defaults).
 check:

@@ -177,6 +177,7 @@ servers; commands that change servers need explicit targets.`,
 		newInitCmd(app),
 		newServersCmd(app),
 		newConfigCmd(app),
+		newScheduleCmd(app),
 		newExitCodesTopic(),
 	)
 	for _, add := range extraCommands {

@@ -107,3 +107,17 @@ func WriteFiles(dir string, hosts []HostSpec, o FileOptions) (*Files, error) {
 	}
 	return f, nil
 }
+
+// Schedules is the schedule of a simulated fleet of n servers: the pool
+// (every server when there is no pool) warms up before school on weekdays
+// and shuts down at night, on the simulated day's clock (UTC).
+func Schedules(n int) string {
+	targets := `["@pool"]`
+	if n <= 2 {
+		targets = "[all]"
+	}
+	return "timezone: UTC  # the simulated school day's clock\n" +
+		"schedules:\n" +
+		"  - {name: warm-up, cron: \"30 6 * * 1-5\", action: start, targets: " + targets + "}\n" +
+		"  - {name: shutdown, cron: \"0 22 * * *\", action: stop, targets: " + targets + ", drain: 45m}\n"
+}

@@ -200,7 +200,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		specs = append(specs, spec)
 		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
 	}
-	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh})
+	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: Schedules(o.N)})
 	if err != nil {
 		return nil, err
 	}

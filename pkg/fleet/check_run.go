@@ -27,6 +27,9 @@ type CheckOptions struct {
 	Thresholds *CheckThresholds
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// IgnoreSchedule reports the servers as they are, without the
+	// schedule's say on which of them should be down (see ApplySchedule).
+	IgnoreSchedule bool
 }
 
 // secretProbeMeeting is the meetingID of the signed call that proves the
@@ -84,6 +87,9 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 	}
 	if slices.Contains(o.Checks, CheckVersion) {
 		ApplyVersionDrift(out)
+	}
+	if !o.IgnoreSchedule {
+		ApplySchedule(out, e.Config.Schedule, o.Now())
 	}
 	return out
 }

@@ -102,7 +102,11 @@ type Schedule struct {
 	Action  string   `yaml:"action" json:"action"`
 	Targets []string `yaml:"targets" json:"targets"`
 	Drain   Duration `yaml:"drain" json:"drain,omitempty"`
-	Line    int      `yaml:"-" json:"-"`
+	Message string   `yaml:"message" json:"message,omitempty"`
+	Power   bool     `yaml:"power" json:"power,omitempty"`
+	// SkipHolidays defaults to true (nil).
+	SkipHolidays *bool `yaml:"skip_holidays" json:"skip_holidays,omitempty"`
+	Line         int   `yaml:"-" json:"-"`
 }
 
 // CheckThresholds are the limits of `bbbfleet check`.
@@ -130,20 +134,19 @@ var DefaultCheckThresholds = CheckThresholds{
 
 // fileConfig is the YAML document as written.
 type fileConfig struct {
-	Defaults    Settings        `yaml:"defaults"`
-	Servers     []Server        `yaml:"servers"`
-	Scalelite   *Scalelite      `yaml:"scalelite"`
-	Schedules   []Schedule      `yaml:"schedules"`
-	Holidays    []string        `yaml:"holidays"`
-	SecretsFile string          `yaml:"secrets_file"`
-	Check       CheckThresholds `yaml:"check"`
+	Defaults     Settings        `yaml:"defaults"`
+	Servers      []Server        `yaml:"servers"`
+	Scalelite    *Scalelite      `yaml:"scalelite"`
+	Schedules    []Schedule      `yaml:"schedules"`
+	Holidays     []string        `yaml:"holidays"`
+	SecretsFile  string          `yaml:"secrets_file"`
+	Check        CheckThresholds `yaml:"check"`
+	Timezone     string          `yaml:"timezone"`
+	HolidaysFile string          `yaml:"holidays_file"`
 }
 
 // Holiday is an inclusive range of dates on which schedules do not fire.
-type Holiday struct {
-	From, To time.Time // dates at 00:00 UTC; To is inclusive
-	Text     string
-}
+type Holiday = schedule.Holiday
 
 // Config is a loaded and validated fleet inventory.
 type Config struct {
@@ -155,6 +158,13 @@ type Config struct {
 	Holidays    []Holiday       `json:"-"`
 	SecretsFile string          `json:"secrets_file"`
 	Check       CheckThresholds `json:"check"`
+	// Timezone is the zone of schedules without CRON_TZ= (nil: the
+	// machine's local zone); HolidaysFile the resolved holidays_file.
+	Timezone     *time.Location `json:"-"`
+	HolidaysFile string         `json:"holidays_file,omitempty"`
+	// Schedule is the schedules with their targets resolved and the
+	// holidays (nil when the config has no schedules).
+	Schedule *schedule.Schedule `json:"-"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -341,7 +351,7 @@ var (
 
 // sectionKeys names the keys allowed in each section, for "did you mean" help.
 var sectionKeys = map[string]string{
-	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, secrets_file, check",
+	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, holidays_file, timezone, secrets_file, check",
 	"fleet.Server":          "name, host, tags, ssh, api, capacity, power",
 	"fleet.Settings":        "ssh, api, capacity, power",
 	"fleet.SSHSettings":     "user, port, identity_file, known_hosts, host_key_policy, proxy_jump, timeout",
@@ -349,7 +359,7 @@ var sectionKeys = map[string]string{
 	"fleet.Capacity":        "participants",
 	"fleet.Power":           "on, off",
 	"fleet.Scalelite":       "ssh_host, container",
-	"fleet.Schedule":        "name, cron, action, targets, drain",
+	"fleet.Schedule":        "name, cron, action, targets, drain, message, power, skip_holidays",
 	"fleet.CheckThresholds": "certificate_warning_days, certificate_critical_days, disk_warning_percent, disk_critical_percent, memory_warning_percent, memory_critical_percent, load_warning_per_core, load_critical_per_core, clock_skew_warning, clock_skew_critical",
 }
 
@@ -481,43 +491,7 @@ func (v *validator) build(fc *fileConfig) *Config {
 		}
 		cfg.Servers = append(cfg.Servers, s)
 	}
-	// Schedules.
-	names := map[string]bool{}
-	for i := range cfg.Schedules {
-		sc := &cfg.Schedules[i]
-		sc.Line = v.line("schedules", i)
-		if sc.Name == "" {
-			v.errf(sc.Line, "schedule %d has no name", i+1)
-		} else if names[sc.Name] {
-			v.errf(v.line("schedules", i, "name"), "duplicate schedule name %q", sc.Name)
-		}
-		names[sc.Name] = true
-		if _, err := schedule.ParseSpec(sc.Cron); err != nil {
-			v.errf(v.line("schedules", i, "cron"), "schedule %q: %v", sc.Name, err)
-		}
-		switch sc.Action {
-		case "start", "stop", "restart":
-		default:
-			v.errf(v.line("schedules", i, "action"), "schedule %q: action %q is not one of start, stop, restart", sc.Name, sc.Action)
-		}
-		if len(sc.Targets) == 0 {
-			v.errf(sc.Line, "schedule %q has no targets (server names, @tag or all)", sc.Name)
-		}
-		for j, t := range sc.Targets {
-			if _, err := cfg.Select([]string{t}); err != nil {
-				v.errf(v.line("schedules", i, "targets", j), "schedule %q: %v", sc.Name, err)
-			}
-		}
-	}
-	// Holidays.
-	for i, h := range fc.Holidays {
-		hd, err := ParseHoliday(h)
-		if err != nil {
-			v.errf(v.line("holidays", i), "%v", err)
-			continue
-		}
-		cfg.Holidays = append(cfg.Holidays, hd)
-	}
+	v.schedules(cfg, fc)
 	// Secrets file beside the config unless set.
 	cfg.SecretsFile = fc.SecretsFile
 	if cfg.SecretsFile == "" {
@@ -712,26 +686,6 @@ func hostForURL(h string) string {
 		return "[" + h + "]"
 	}
 	return h
-}
-
-// ParseHoliday parses "2026-12-21" or an inclusive range "2026-12-21/2027-01-06".
-func ParseHoliday(s string) (Holiday, error) {
-	from, to, isRange := strings.Cut(strings.TrimSpace(s), "/")
-	f, err := time.Parse(time.DateOnly, strings.TrimSpace(from))
-	if err != nil {
-		return Holiday{}, fmt.Errorf("holiday %q is not a date (YYYY-MM-DD) or range (YYYY-MM-DD/YYYY-MM-DD)", s)
-	}
-	t := f
-	if isRange {
-		t, err = time.Parse(time.DateOnly, strings.TrimSpace(to))
-		if err != nil {
-			return Holiday{}, fmt.Errorf("holiday %q: end %q is not a date (YYYY-MM-DD)", s, to)
-		}
-		if t.Before(f) {
-			return Holiday{}, fmt.Errorf("holiday %q ends before it starts", s)
-		}
-	}
-	return Holiday{From: f, To: t, Text: s}, nil
 }
 
 // Server returns the server with the given name.

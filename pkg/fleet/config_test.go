@@ -59,16 +59,6 @@ func TestParseErrorsHaveLines(t *testing.T) {
 	}
 }
 
-func TestHoliday(t *testing.T) {
-	h, err := ParseHoliday("2026-12-21/2027-01-06")
-	if err != nil || h.From.Day() != 21 || h.To.Year() != 2027 {
-		t.Fatalf("%+v %v", h, err)
-	}
-	if _, err := ParseHoliday("2026-02-30"); err == nil {
-		t.Error("Feb 30 accepted")
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("servers:\n  - {name: a, host: a.example.org}\n"))
 	f.Add([]byte("schedules:\n  - {name: x, cron: 'CRON_TZ=', action: start, targets: [all]}\nservers: [{name: a, host: b}]\n"))

@@ -1,0 +1,159 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
+	"github.com/bbbfleet/bbbfleet/pkg/schedule"
+)
+
+// ApplySchedule makes the check results know the schedule: a server whose
+// desired state at now is down and whose BBB does not answer is OK, its
+// failed checks saying "stopped by schedule `shutdown` since 22:00" (when
+// its rule powers it off, no SSH answer is expected either). A server that
+// should be up and is not stays CRITICAL, and its messages say which rule
+// wants it up. Servers no rule targets are left as they are.
+func ApplySchedule(results []*ServerCheck, sched *schedule.Schedule, now time.Time) {
+	if sched == nil || len(sched.Rules) == 0 {
+		return
+	}
+	names := make([]string, 0, len(results))
+	for _, r := range results {
+		if r != nil {
+			names = append(names, r.Server.Name)
+		}
+	}
+	desired := map[string]schedule.Desired{}
+	for _, d := range sched.DesiredAll(names, now) {
+		desired[d.Server] = d
+	}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		d := desired[r.Server.Name]
+		if !d.OK {
+			continue
+		}
+		api := r.Get(CheckAPI)
+		apiDown := api != nil && api.Status != CheckOK
+		switch d.State {
+		case schedule.Down:
+			if !apiDown {
+				continue // up although the schedule stopped it: as any up server
+			}
+			why := d.Why()
+			ssh := r.Get(CheckSSH)
+			sshDown := ssh != nil && ssh.Status != CheckOK
+			for i := range r.Checks {
+				c := &r.Checks[i]
+				if c.Status == CheckOK {
+					continue
+				}
+				expected := false
+				switch c.Name {
+				case CheckAPI, CheckServices, CheckSecret:
+					expected = true
+				case CheckCertificate:
+					// nginx stopped: no handshake; an expired certificate
+					// is still a problem.
+					expected = strings.HasPrefix(c.Message, "TLS handshake with")
+				case CheckSSH:
+					expected = d.Rule.Power
+				default:
+					// the SSH checks of a powered-off server did not run
+					expected = d.Rule.Power && sshDown && c.Status == CheckUnknown
+				}
+				if expected {
+					c.Status, c.Message, c.Value = CheckOK, why, nil
+				}
+			}
+			r.summarize()
+		case schedule.Up:
+			if !apiDown {
+				continue
+			}
+			for i := range r.Checks {
+				c := &r.Checks[i]
+				if c.Status == CheckCritical && (c.Name == CheckAPI || c.Name == CheckServices || c.Name == CheckSSH) {
+					c.Message += " (should be up: " + d.Why() + ")"
+				}
+			}
+		}
+	}
+}
+
+// Observation is what one server reports about BBB, read without changing
+// anything.
+type Observation struct {
+	Server Server
+	State  schedule.Observed
+	// Detail is the API's or SSH's answer in a few words.
+	Detail string
+}
+
+// Observe reads, in parallel and bounded by the run's timeout, whether BBB
+// is up on each server: the API root call (as check's api check makes it)
+// and an SSH login (the run's connection, reused by later work).
+func (e *Env) Observe(ctx context.Context, servers []Server) []Observation {
+	res := Run(ctx, servers, e.Opts, func(ctx context.Context, s Server) (Observation, error) {
+		var apiErr, sshErr error
+		apiMsg := ""
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			c, err := e.APIUnsigned(s)
+			if err == nil {
+				var info *bbb.RootInfo
+				if info, err = c.Root(ctx); err == nil {
+					apiMsg = fmt.Sprintf("API %s in %d ms", info.ReturnCode, info.Latency.Milliseconds())
+					if info.BBBVersion != "" {
+						apiMsg += ", BBB " + info.BBBVersion
+					}
+				}
+			}
+			apiErr = err
+		})
+		wg.Go(func() { _, sshErr = e.SSH(ctx, s) })
+		wg.Wait()
+		o := Classify(apiErr, sshErr, s.Name)
+		o.Server = s
+		if o.State == schedule.ObservedUp {
+			o.Detail = apiMsg
+		}
+		return o, nil
+	})
+	out := make([]Observation, len(res))
+	for i, r := range res {
+		out[i] = r.Value
+		out[i].Server = r.Server
+		if r.Err != nil { // the runner gave up on it (timeout, Ctrl-C)
+			out[i].State, out[i].Detail = schedule.ObservedUnreachable, trimServer(r.Err.Error(), r.Server.Name)
+		}
+	}
+	return out
+}
+
+// Classify turns the answers of the API root call and of an SSH login
+// into a server's state: up when the API answers; unknown when it answers
+// wrongly (TLS, not BBB: a server that runs but needs an administrator);
+// down when the API does not answer but SSH does; unreachable when
+// neither does.
+func Classify(apiErr, sshErr error, name string) Observation {
+	var o Observation
+	switch {
+	case apiErr == nil:
+		o.State = schedule.ObservedUp
+	case LoadState(apiErr) == StateError:
+		o.State, o.Detail = schedule.ObservedUnknown, "API answers wrongly: "+trimServer(apiErr.Error(), name)
+	case sshErr == nil:
+		o.State, o.Detail = schedule.ObservedDown, "SSH login works; API: "+trimServer(apiErr.Error(), name)
+	default:
+		o.State = schedule.ObservedUnreachable
+		o.Detail = "SSH: " + trimServer(sshErr.Error(), name) + "; API: " + trimServer(apiErr.Error(), name)
+	}
+	return o
+}
