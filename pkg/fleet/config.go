@@ -155,6 +155,9 @@ type Config struct {
 	Holidays    []Holiday       `json:"-"`
 	SecretsFile string          `json:"secrets_file"`
 	Check       CheckThresholds `json:"check"`
+	// Warnings are problems that do not stop the config from loading
+	// (e.g. a plain http API URL); `config validate` shows them.
+	Warnings ConfigErrors `json:"-"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -288,6 +291,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if len(v.errs) > 0 {
 		return nil, v.errs
 	}
+	cfg.Warnings = v.warns
 	return cfg, nil
 }
 
@@ -387,9 +391,14 @@ func friendlyYAML(m string) string {
 }
 
 type validator struct {
-	file string
-	root *yaml.Node
-	errs ConfigErrors
+	file  string
+	root  *yaml.Node
+	errs  ConfigErrors
+	warns ConfigErrors
+}
+
+func (v *validator) warnf(line int, format string, args ...any) {
+	v.warns = append(v.warns, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) errf(line int, format string, args ...any) {
@@ -569,6 +578,9 @@ func (v *validator) settings(s *Settings, path ...any) {
 			v.errf(at("api", "url"), "api url %q must start with https:// or http://", s.API.URL)
 		} else if !strings.HasSuffix(s.API.URL, "/") {
 			s.API.URL += "/"
+		}
+		if strings.HasPrefix(s.API.URL, "http://") {
+			v.warnf(at("api", "url"), "api url %q is plain http: signed API calls (whose checksums can be replayed) and their answers cross the network unencrypted; use https://", s.API.URL)
 		}
 	}
 	if s.Capacity.Participants < 0 {
