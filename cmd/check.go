@@ -245,7 +245,11 @@ type checkProblem struct {
 	check  checkResultJSON
 }
 
-func (p checkProblem) String() string { return p.server + " " + p.check.Name + ": " + p.check.Message }
+// String is the problem as one line; the message (which may quote what a
+// server sent: unit names, certificate names) is cleaned for the terminal.
+func (p checkProblem) String() string {
+	return p.server + " " + p.check.Name + ": " + ui.Clean(p.check.Message)
+}
 
 // problems lists every check that is not OK (all checks with all=true),
 // worst first, then in server and check order.
@@ -293,7 +297,7 @@ func shortValue(c checkResultJSON, release string) string {
 		return ""
 	}
 	if c.Name == fleet.CheckVersion {
-		return release
+		return ui.Clean(release)
 	}
 	if c.Name == fleet.CheckCertificate && c.Value == nil && strings.HasPrefix(c.Message, "http") {
 		return "http"
@@ -400,7 +404,7 @@ func detailsTable(rep *checkReport, symbols bool) ui.Table {
 					v = strconv.FormatFloat(*c.Value, 'f', -1, 64) + " days"
 				}
 			}
-			t.Rows = append(t.Rows, []string{s.Server, c.Name, st, v, c.Message})
+			t.Rows = append(t.Rows, []string{s.Server, c.Name, st, v, ui.Clean(c.Message)})
 			tones = append(tones, checkTone(c.status))
 		}
 	}
@@ -572,7 +576,7 @@ func checkGauges(rep *checkReport) []ui.Gauge {
 	for _, s := range rep.Servers {
 		server.Samples = append(server.Samples, ui.Sample{Labels: map[string]string{"server": s.Server}, Value: float64(s.status)})
 		if s.Release != "" {
-			release.Samples = append(release.Samples, ui.Sample{Labels: map[string]string{"server": s.Server, "release": s.Release}, Value: 1})
+			release.Samples = append(release.Samples, ui.Sample{Labels: map[string]string{"server": s.Server, "release": ui.Clean(s.Release)}, Value: 1})
 		}
 		for _, c := range s.Checks {
 			status.Samples = append(status.Samples, ui.Sample{Labels: map[string]string{"server": s.Server, "check": c.Name}, Value: float64(c.status)})
@@ -616,9 +620,9 @@ func (app *App) checkUsageError(err error, code int) (int, bool) {
 	}
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
 	var b strings.Builder
-	fmt.Fprintf(&b, "BBBFLEET UNKNOWN - %s\n", nagiosText(lines[0]))
+	fmt.Fprintf(&b, "BBBFLEET UNKNOWN - %s\n", nagiosText(ui.Clean(lines[0])))
 	for _, l := range lines[1:] {
-		fmt.Fprintf(&b, "%s\n", nagiosText(strings.TrimSpace(l)))
+		fmt.Fprintf(&b, "%s\n", nagiosText(ui.Clean(strings.TrimSpace(l))))
 	}
 	io.WriteString(app.IO.Out, b.String())
 	return int(fleet.CheckUnknown), true

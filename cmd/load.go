@@ -223,6 +223,7 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 			var r []string
 			if state != fleet.StateUp && name != "TOTAL" {
 				shown := state
+				reason = ui.Clean(reason) // may quote the server
 				if !tsv {
 					shown += ": " + reason
 				}
@@ -356,9 +357,10 @@ func loadGauges(rep *loadReport) []ui.Gauge {
 	return gs
 }
 
-// listFailures prints a line per failed server to stderr.
+// listFailures prints a line per failed server to stderr; the reasons
+// (which may quote an API message) are cleaned for the terminal.
 func (app *App) listFailures(names, reasons []string) {
 	for i := range names {
-		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], strings.TrimPrefix(reasons[i], names[i]+": "))
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], ui.Clean(strings.TrimPrefix(reasons[i], names[i]+": ")))
 	}
 }

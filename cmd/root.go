@@ -113,14 +113,16 @@ func printError(io *ui.IO, err error, hint string) {
 	if errors.As(err, &ces) && len(ces) > 1 {
 		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %d problems:\n", len(ces))
 		for _, ce := range ces {
-			fmt.Fprintf(io.ErrOut, "  %s\n", ce)
+			fmt.Fprintf(io.ErrOut, "  %s\n", ui.CleanText(ce.Error()))
 		}
 	} else {
 		// One error; a message that spans lines keeps them, indented.
 		lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
-		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", lines[0])
+		// An error may quote a server (an API message, a certificate
+		// name): each line is cleaned for the terminal.
+		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", ui.CleanText(lines[0]))
 		for _, l := range lines[1:] {
-			fmt.Fprintf(io.ErrOut, "  %s\n", l)
+			fmt.Fprintf(io.ErrOut, "  %s\n", ui.CleanText(l))
 		}
 	}
 	if hint != "" {

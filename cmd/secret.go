@@ -176,7 +176,8 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 			if j.EnvOverride != "" {
 				notes = append(notes, j.EnvOverride+" is set and overrides the file for this server")
 			}
-			t.Rows = append(t.Rows, []string{j.Server, status, verified, strings.Join(notes, "; ")})
+			// The notes quote bbb-conf's output and API messages.
+			t.Rows = append(t.Rows, []string{j.Server, status, verified, ui.Clean(strings.Join(notes, "; "))})
 		}
 		if err := app.render(format, t); err != nil {
 			return err
