@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,6 +270,13 @@ func (app *App) Config() (*fleet.Config, error) {
 	cfg, err := fleet.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	if app.Verbose {
+		shown := path
+		if abs, err := filepath.Abs(path); err == nil {
+			shown = abs
+		}
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: using config %s\n", ui.Clean(shown))
 	}
 	app.cfg = cfg
 	return cfg, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -256,15 +257,31 @@ func ExpandHome(p string) string {
 }
 
 // Load reads, decodes and validates the config at path.
+// A config owned by another user than the current one or root, or that
+// group or others can write, is refused with an *UntrustedFileError.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		var ue *UntrustedFileError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return nil, &NotFoundError{Searched: []string{path}}
+		case errors.As(err, &ue):
+			return nil, err
 		}
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
 	return Parse(path, data)
+}
+
+// readConfig reads the config file once it is known to be trusted.
+func readConfig(path string) ([]byte, error) {
+	f, _, err := openTrusted("config", path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // Parse decodes and validates config bytes; path is used in messages and to
