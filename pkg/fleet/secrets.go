@@ -34,6 +34,9 @@ type Secrets struct {
 // user than the current one or root (an *UntrustedFileError).
 func LoadSecrets(path string) (*Secrets, error) {
 	s := &Secrets{Path: path, values: map[string]string{}}
+	if err := checkLink("secrets file", path); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil

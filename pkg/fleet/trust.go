@@ -13,7 +13,8 @@ import (
 // be owned by the user running bbbfleet or by root, and neither its group
 // nor others may write to it. A symbolic link is judged by the file it
 // points to (checked on the opened file, so it cannot be swapped between
-// the check and the read).
+// the check and the read), and the link itself must be owned by that user
+// or root too: another user's link is refused whatever it points to.
 
 // UntrustedFileError is a config or secrets file that another user could
 // have written.
@@ -31,9 +32,16 @@ type UntrustedFileError struct {
 	// OtherOwner is true when the owner is neither that user nor root;
 	// otherwise group or others can write the file.
 	OtherOwner bool
+	// Link is true when Path is a symbolic link owned by another user.
+	Link bool
 }
 
 func (e *UntrustedFileError) Error() string {
+	if e.Link {
+		return fmt.Sprintf("refusing the %s %s: it is a symbolic link owned by %s, not by you (%s) or root; "+
+			"another user could point it anywhere: replace it with a file or link of your own",
+			e.What, e.Path, describeUser(e.Owner, e.UID), selfUser(e.Self, e.SelfUID))
+	}
 	if e.OtherOwner {
 		orRoot := " or root"
 		if e.SelfUID == 0 {
@@ -93,10 +101,29 @@ func checkTrusted(what, path string, fi os.FileInfo) error {
 		SelfUID: self, Self: userName(self), OtherOwner: other}
 }
 
+// checkLink refuses path when it is a symbolic link owned by another user
+// than the current one or root.
+func checkLink(what, path string) error {
+	li, err := os.Lstat(path)
+	if err != nil || li.Mode()&os.ModeSymlink == 0 {
+		return nil // a missing file is the caller's business
+	}
+	uid, ok := fileOwner(li)
+	if !ok || uid == os.Geteuid() || uid == 0 {
+		return nil
+	}
+	self := os.Geteuid()
+	return &UntrustedFileError{What: what, Path: path, UID: uid, Owner: userName(uid), Mode: li.Mode(),
+		SelfUID: self, Self: userName(self), OtherOwner: true, Link: true}
+}
+
 // openTrusted opens a config or secrets file and returns it with its
 // stat, after checking on the opened file that nobody else could have
 // written it (see checkTrusted). The caller closes the file.
 func openTrusted(what, path string) (*os.File, os.FileInfo, error) {
+	if err := checkLink(what, path); err != nil {
+		return nil, nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err

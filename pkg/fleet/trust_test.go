@@ -109,3 +109,60 @@ func TestLoadSecretsRefusesUntrusted(t *testing.T) {
 		t.Fatal("the error shows the secret")
 	}
 }
+
+// TestUntrustedLinks: a config or secrets path that is a symbolic link
+// owned by another user is refused, even when it points at a good file.
+func TestUntrustedLinks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a link to another user needs root")
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	writeOwned(t, good, trustConfig, 0o644, -1)
+	goodSecrets := filepath.Join(dir, "good-secrets.yaml")
+	writeOwned(t, goodSecrets, "bbb1: s3cret\n", 0o600, -1)
+	for _, tc := range []struct{ link, to string }{{"bbbfleet.yaml", good}, {"secrets.yaml", goodSecrets}} {
+		link := filepath.Join(dir, tc.link)
+		if err := os.Symlink(tc.to, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(link, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if tc.link == "secrets.yaml" {
+			_, err = LoadSecrets(link)
+		} else {
+			_, err = Load(link)
+		}
+		var ue *UntrustedFileError
+		if !errors.As(err, &ue) || !ue.Link || !strings.Contains(err.Error(), "is a symbolic link owned by ") {
+			t.Errorf("%s: %v", tc.link, err)
+		}
+	}
+}
+
+// TestSecretsLockNoFollow: the secrets lock is never created through a
+// symbolic link planted where it goes.
+func TestSecretsLockNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "secrets.yaml")
+	writeOwned(t, p, "bbb1: s3cret\n", 0o600, -1)
+	victim := filepath.Join(dir, "victim")
+	if err := os.Symlink(victim, p+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSecrets(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(s *Secrets) { s.Set("bbb2", "x") }); err == nil {
+		t.Fatal("Update locked through a symbolic link")
+	}
+	if _, err := os.Lstat(victim); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link's target was created: %v", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "bbb1: s3cret\n" {
+		t.Errorf("secrets changed: %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -432,7 +434,7 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
-	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openKnownHostsForAppend(file)
 	if err != nil {
 		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
@@ -442,8 +444,9 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 	}
 	defer flock.Unlock(f)
 
-	// Re-check against the current content.
-	data, err := os.ReadFile(file)
+	// Re-check against the current content (of the file opened, whatever
+	// happens to the path meanwhile).
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<40))
 	if err != nil {
 		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
@@ -469,6 +472,49 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 		return fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
 	}
 	return f.Sync()
+}
+
+// openKnownHostsForAppend opens the known_hosts file accept-new writes to,
+// creating it (0600) when missing. Like ssh(1) with its own config file
+// ("Bad owner or permissions"), it writes only to a file that the user
+// running bbbfleet or root owns and that neither group nor others can
+// write, and it follows a symbolic link only when that user or root owns
+// the link: a link or file another user planted (in a shared or
+// misconfigured directory) could otherwise make a privileged run append
+// to, or create, any file. Reading known_hosts is not restricted, as with
+// ssh(1).
+func openKnownHostsForAppend(file string) (*os.File, error) {
+	self := os.Geteuid()
+	trusted := func(uid int) bool { return uid == self || uid == 0 }
+	flags := os.O_RDWR | os.O_CREATE | os.O_APPEND
+	if li, err := os.Lstat(file); err == nil && li.Mode()&os.ModeSymlink != 0 {
+		if uid, ok := fileOwner(li); ok && !trusted(uid) {
+			return nil, fmt.Errorf("%s is a symbolic link owned by uid %d, not by you or root: refusing to write through it", file, uid)
+		}
+	} else {
+		flags |= oNoFollow // no link now: none may appear before the open
+	}
+	f, err := os.OpenFile(file, flags, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s became a symbolic link while it was opened: refusing to write through it", file)
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", file)
+	}
+	if uid, ok := fileOwner(fi); ok && (!trusted(uid) || fi.Mode().Perm()&0o022 != 0) {
+		f.Close()
+		return nil, fmt.Errorf("%s is owned by uid %d with mode %04o: it must be owned by you or root and writable by its owner only (chown, chmod go-w)", file, uid, fi.Mode().Perm())
+	}
+	return f, nil
 }
 
 type fakeAddr string
