@@ -4,6 +4,7 @@ package ssh
 
 import (
 	"crypto/ed25519"
+	"sync"
 	"crypto/rand"
 	"errors"
 	"os"
@@ -31,7 +32,8 @@ func newTestKey(t *testing.T) gossh.PublicKey {
 func recordIn(t *testing.T, file string) error {
 	t.Helper()
 	hk := &hostKeys{files: []string{file}, policy: PolicyAcceptNew}
-	return hk.record("bbb1", endpoint{hostname: "bbb1.example.org", port: 22}, newTestKey(t))
+	_, err := hk.record("bbb1", endpoint{hostname: "bbb1.example.org", port: 22}, newTestKey(t))
+	return err
 }
 
 // TestRecordHostKeyNoForeignLinks: accept-new never writes through a
@@ -102,4 +104,77 @@ func TestRecordHostKeyNoForeignLinks(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 	})
+}
+
+// TestHostKeyRecordedReported: accept-new tells OnHostKeyRecorded of each
+// key it records exactly once, however many dials meet the host at once,
+// and prints nothing itself.
+func TestHostKeyRecordedReported(t *testing.T) {
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	var mu sync.Mutex
+	var got []RecordedHostKey
+	hk := &hostKeys{files: []string{kh}, policy: PolicyAcceptNew, onRecord: func(r RecordedHostKey) {
+		mu.Lock()
+		got = append(got, r)
+		mu.Unlock()
+	}}
+	keys := []gossh.PublicKey{newTestKey(t), newTestKey(t)}
+	eps := []endpoint{{hostname: "BBB1.example.org", port: 22}, {hostname: "127.0.0.7", port: 2222}}
+	var wg sync.WaitGroup
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i := g % 2
+			if err := hk.callback("bbb"+string(rune('1'+i)), eps[i])("", nil, keys[i]); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(got) != 2 {
+		t.Fatalf("%d reports, want 2: %+v", len(got), got)
+	}
+	for _, r := range got {
+		i := 0
+		if r.Name == "bbb2" {
+			i = 1
+		}
+		want := RecordedHostKey{Name: "bbb" + string(rune('1'+i)), Addr: eps[i].addr(), KnownAs: eps[i].hostKeyAddr(),
+			Type: "ssh-ed25519", Fingerprint: gossh.FingerprintSHA256(keys[i]), File: kh}
+		if r != want {
+			t.Errorf("got %+v, want %+v", r, want)
+		}
+	}
+	if got[0].Addr == got[1].Addr || (got[0].Addr != "BBB1.example.org:22" && got[1].Addr != "BBB1.example.org:22") {
+		t.Errorf("%+v", got)
+	}
+}
+
+// TestUnknownHostHint: the strict policy's hint says that ssh-keyscan is
+// trust on first use too, and how to compare the fingerprint on the
+// server itself.
+func TestUnknownHostHint(t *testing.T) {
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	hk := &hostKeys{files: []string{kh}, policy: PolicyStrict}
+	key := newTestKey(t)
+	err := hk.callback("bbb1", endpoint{hostname: "bbb1.example.org", port: 2222})("", nil, key)
+	var hke *HostKeyError
+	if !errors.As(err, &hke) || !hke.Unknown {
+		t.Fatalf("%v", err)
+	}
+	for _, want := range []string{
+		"bbb1: ssh: host bbb1.example.org:2222 is not in " + kh + " (ssh-ed25519 key " + gossh.FingerprintSHA256(key) + ")",
+		"compare that fingerprint out of band first, e.g. on the server's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub",
+		"if it matches, trust it with: ssh-keyscan -p 2222 bbb1.example.org >> " + kh,
+		"ssh-keyscan itself trusts whatever answers",
+		"host_key_policy: accept-new",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	if _, err := os.Stat(kh); !errors.Is(err, os.ErrNotExist) {
+		t.Error("strict mode wrote known_hosts")
+	}
 }
