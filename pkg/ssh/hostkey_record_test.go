@@ -4,12 +4,12 @@ package ssh
 
 import (
 	"crypto/ed25519"
-	"sync"
 	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
