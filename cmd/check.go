@@ -121,6 +121,7 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		return err
 	}
 	rep := buildCheckReport(results, checks, now)
+	rep.HostKeysRecorded = hostKeysJSON(env)
 	switch format {
 	case "json":
 		err = app.IO.JSON(rep)
@@ -160,7 +161,8 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 //	      "value": null,                  // a number, or null when the check has none
 //	      "unit": ""                      // "ms", "%", "days", "s" or "" (count, ratio)
 //	    }, ...]
-//	  }, ...]
+//	  }, ...],
+//	  "host_keys_recorded": [...]         // only when accept-new recorded keys: see hostKeysJSONDoc
 //	}
 //
 // Statuses are the strings OK, WARNING, CRITICAL, UNKNOWN. Values: ssh and
@@ -175,6 +177,8 @@ type checkReport struct {
 	Checks   []string          `json:"checks"`
 	Summary  checkSummary      `json:"summary"`
 	Servers  []checkServerJSON `json:"servers"`
+	// HostKeysRecorded: see hostKeysJSONDoc.
+	HostKeysRecorded []hostKeyJSON `json:"host_keys_recorded,omitempty"`
 
 	status fleet.CheckStatus
 }

@@ -246,7 +246,7 @@ func TestSecretFetchNoteCleaned(t *testing.T) {
 	for _, format := range []string{"table", "tsv"} {
 		var out, errOut bytes.Buffer
 		app := &App{IO: ui.Test(&out, &errOut)}
-		_ = app.reportSecretFetch(format, "secrets.yaml", fs, 0)
+		_ = app.reportSecretFetch(format, "secrets.yaml", fs, 0, nil)
 		assertNoRaw(t, "secret fetch "+format, out.String()+errOut.String())
 		if !strings.Contains(out.String(), `bbb-conf says https://x\x1b]0;owned\x07\x1b[2J\x0dy\u009b2J\u202ez/bigbluebutton/, api.url differs`) ||
 			!strings.Contains(out.String(), `getMeetings failed: x\x1b]0;owned`) {

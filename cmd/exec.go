@@ -107,6 +107,7 @@ func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 	}
 	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: app.Parallel, Timeout: app.Timeout})
 	env.SSHConfigFile = app.sshConfigFile()
+	app.reportHostKeys(env)
 	if app.Verbose {
 		var mu sync.Mutex
 		env.Trace = func(server, line string) {

@@ -378,7 +378,7 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 					return err
 				}
 				if recorded && hk.onRecord != nil {
-					hk.onRecord(RecordedHostKey{Name: name, Addr: ep.addr(), KnownAs: addr, Type: key.Type(),
+					hk.onRecord(RecordedHostKey{Name: name, Addr: ep.addr(), KnownAs: knownhosts.Normalize(addr), Type: key.Type(),
 						Fingerprint: fp, File: hk.files[0]})
 				}
 				return nil

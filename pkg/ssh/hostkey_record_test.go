@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 )
 
 func newTestKey(t *testing.T) gossh.PublicKey {
@@ -140,7 +141,7 @@ func TestHostKeyRecordedReported(t *testing.T) {
 		if r.Name == "bbb2" {
 			i = 1
 		}
-		want := RecordedHostKey{Name: "bbb" + string(rune('1'+i)), Addr: eps[i].addr(), KnownAs: eps[i].hostKeyAddr(),
+		want := RecordedHostKey{Name: "bbb" + string(rune('1'+i)), Addr: eps[i].addr(), KnownAs: knownhosts.Normalize(eps[i].hostKeyAddr()),
 			Type: "ssh-ed25519", Fingerprint: gossh.FingerprintSHA256(keys[i]), File: kh}
 		if r != want {
 			t.Errorf("got %+v, want %+v", r, want)
