@@ -214,7 +214,6 @@ type checkResultJSON struct {
 
 func buildCheckReport(results []*fleet.ServerCheck, checks []string, now time.Time) *checkReport {
 	rep := &checkReport{Time: now.UTC().Truncate(time.Second), Checks: checks, Servers: []checkServerJSON{}}
-	worst := fleet.CheckOK
 	for _, r := range results {
 		sj := checkServerJSON{Server: r.Server.Name, Host: r.Server.Host, Status: r.Status.String(), status: r.Status,
 			Release: r.Release, DurationMS: round3(float64(r.Duration.Microseconds()) / 1000)}
@@ -222,23 +221,10 @@ func buildCheckReport(results []*fleet.ServerCheck, checks []string, now time.Ti
 			sj.Checks = append(sj.Checks, checkResultJSON{Name: c.Name, Status: c.Status.String(), Message: c.Message,
 				Value: c.Value, Unit: c.Unit, status: c.Status})
 		}
-		switch r.Status {
-		case fleet.CheckOK:
-			rep.Summary.OK++
-		case fleet.CheckWarning:
-			rep.Summary.Warning++
-		case fleet.CheckCritical:
-			rep.Summary.Critical++
-		default:
-			rep.Summary.Unknown++
-		}
-		worst = fleet.WorstStatus(worst, r.Status)
 		rep.Servers = append(rep.Servers, sj)
 	}
-	rep.Summary.Servers = len(rep.Servers)
-	if len(rep.Servers) == 0 {
-		worst = fleet.CheckUnknown
-	}
+	sum, worst := fleet.SummarizeChecks(results)
+	rep.Summary = checkSummary{Servers: sum.Servers, OK: sum.OK, Warning: sum.Warning, Critical: sum.Critical, Unknown: sum.Unknown}
 	rep.status, rep.Status, rep.ExitCode = worst, worst.String(), int(worst)
 	return rep
 }

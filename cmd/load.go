@@ -274,7 +274,6 @@ func itoa(i int) string { return fmt.Sprint(i) }
 
 func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *loadReport {
 	rep := &loadReport{Time: now.UTC().Truncate(time.Second), Servers: []loadJSON{}}
-	capUsers := 0 // participants on servers with a capacity
 	for _, r := range results {
 		j := loadJSON{Server: r.Server.Name, Capacity: r.Server.Capacity.Participants}
 		sl := r.Value
@@ -283,7 +282,6 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 			if sl != nil && sl.Reason != "" {
 				j.State, j.Reason = sl.State, sl.Reason
 			}
-			rep.Total.ServersFailed++
 		} else {
 			l := sl.Load
 			ms := float64(sl.Latency.Microseconds()) / 1000
@@ -293,27 +291,19 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 			if sl.Capacity > 0 {
 				u := round3(sl.Utilization)
 				j.Utilization = &u
-				capUsers += l.Participants
 			}
-			rep.Total.ServersUp++
-			t := &rep.Total
-			t.Meetings += l.Meetings
-			t.BreakoutRooms += l.BreakoutRooms
-			t.Participants += l.Participants
-			t.Moderators += l.Moderators
-			t.ListenOnly += l.ListenOnly
-			t.Voice += l.Voice
-			t.Video += l.Video
-			t.Capacity += sl.Capacity
-			t.ScaleliteLoad += l.ScaleliteLoad
 		}
 		rep.Servers = append(rep.Servers, j)
 	}
-	if rep.Total.Capacity > 0 {
-		u := round3(float64(capUsers) / float64(rep.Total.Capacity))
-		rep.Total.Utilization = &u
+	tot := fleet.TotalLoad(results)
+	t := &rep.Total
+	t.Meetings, t.BreakoutRooms, t.Participants, t.Moderators = tot.Meetings, tot.BreakoutRooms, tot.Participants, tot.Moderators
+	t.ListenOnly, t.Voice, t.Video, t.Capacity, t.ScaleliteLoad = tot.ListenOnly, tot.Voice, tot.Video, tot.Capacity, tot.ScaleliteLoad
+	if tot.HasUtilization {
+		u := round3(tot.Utilization)
+		t.Utilization = &u
 	}
-	rep.Total.Partial = rep.Total.ServersFailed > 0
+	t.ServersUp, t.ServersFailed, t.Partial = tot.ServersUp, tot.ServersFailed, tot.Partial()
 	return rep
 }
 
