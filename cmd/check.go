@@ -15,8 +15,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newCheckCmd) }
-
 const checkHelp = `Check the health of every selected server, in parallel:
 
   ssh          SSH login works, host key verified (value: login time, ms)

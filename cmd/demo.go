@@ -14,8 +14,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 )
 
-func init() { extraCommands = append(extraCommands, newDemoCmd) }
-
 type demoOptions struct {
 	seed    int64
 	speed   float64

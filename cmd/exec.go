@@ -18,8 +18,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/ssh"
 )
 
-func init() { extraCommands = append(extraCommands, newExecCmd) }
-
 // execJSON is the stable -o json schema of `bbbfleet exec`, one per server.
 type execJSON struct {
 	Server     string  `json:"server"`

@@ -11,8 +11,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newLoadCmd) }
-
 const loadCounts = `What the numbers count (from each server's getMeetings):
   MEETINGS   meetings that are not breakout rooms
   BREAKOUTS  breakout rooms (BBB lists them as meetings of their own)

@@ -11,8 +11,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newMeetingsCmd) }
-
 // meetingJSON is the stable -o json schema of `bbbfleet meetings`.
 type meetingJSON struct {
 	Server          string     `json:"server"`

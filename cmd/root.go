@@ -175,16 +175,21 @@ servers; commands that change servers need explicit targets.`,
 	app.v.AutomaticEnv()
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "tsv", "json", "nagios", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 
+	// Every command, in one list (help sorts them by name).
 	root.AddCommand(
 		newVersionCmd(app),
 		newInitCmd(app),
 		newServersCmd(app),
 		newConfigCmd(app),
 		newExitCodesTopic(),
+		newCheckCmd(app),
+		newDemoCmd(app),
+		newExecCmd(app),
+		newGenerateCmd(app),
+		newLoadCmd(app),
+		newMeetingsCmd(app),
+		newSecretCmd(app),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(app))
-	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
 	})
@@ -202,9 +207,6 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()),
 		Hint: fmt.Sprintf("run `%s --help` for its commands", cmd.CommandPath())}
 }
-
-// extraCommands are added by the files of later commands.
-var extraCommands []func(*App) *cobra.Command
 
 func ensure(m map[string]string) map[string]string {
 	if m == nil {

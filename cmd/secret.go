@@ -10,8 +10,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newSecretCmd) }
-
 // secretFetchJSON is the stable -o json schema of `bbbfleet secret fetch`.
 // It never contains a secret.
 type secretFetchJSON struct {
