@@ -3,13 +3,13 @@ package cmd
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
@@ -616,32 +616,21 @@ func (app *App) checkUsageError(err error, code int) (int, bool) {
 	return int(fleet.CheckUnknown), true
 }
 
-// wantsNagios reports whether -o nagios was given, looking at the raw
-// arguments too: a flag error stops parsing before -o may have been read.
+// wantsNagios reports whether -o nagios was asked for: by the parsed flag
+// (or BBBFLEET_OUTPUT, through viper), or, when a flag error stopped
+// parsing before -o was read, by parsing the arguments again with pflag
+// knowing only -o (other flags are skipped as unknown).
 func (app *App) wantsNagios() bool {
 	if strings.EqualFold(app.Output, "nagios") {
 		return true
 	}
-	out := ""
-	set := false
-	for i := 0; i < len(app.args); i++ {
-		a := app.args[i]
-		switch {
-		case a == "--":
-			i = len(app.args)
-		case a == "-o" || a == "--output":
-			if i+1 < len(app.args) {
-				out, set = app.args[i+1], true
-				i++
-			}
-		case strings.HasPrefix(a, "--output="):
-			out, set = strings.TrimPrefix(a, "--output="), true
-		case strings.HasPrefix(a, "-o") && !strings.HasPrefix(a, "--"):
-			out, set = strings.TrimPrefix(strings.TrimPrefix(a, "-o"), "="), true
-		}
+	fs := pflag.NewFlagSet("output", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.ParseErrorsWhitelist.UnknownFlags = true
+	out := fs.StringP("output", "o", "", "")
+	_ = fs.Parse(app.args)
+	if fs.Changed("output") {
+		return strings.EqualFold(*out, "nagios")
 	}
-	if !set {
-		out = os.Getenv("BBBFLEET_OUTPUT")
-	}
-	return strings.EqualFold(out, "nagios")
+	return app.v != nil && strings.EqualFold(app.v.GetString("output"), "nagios")
 }

@@ -79,7 +79,7 @@ func (app *App) secrets() (*fleet.Secrets, error) {
 	return fleet.LoadSecrets(cfg.SecretsFile)
 }
 
-func lookupEnvSecret(name string) (string, bool) {
-	v, ok := os.LookupEnv(fleet.SecretEnv(name))
+func (app *App) lookupEnvSecret(name string) (string, bool) {
+	v, ok := app.lookupEnv(fleet.SecretEnv(name))
 	return v, ok && v != ""
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -89,7 +88,7 @@ func (app *App) targetsEnv(args []string, defaultAll, withSecrets bool) ([]fleet
 
 // sshConfigFile is BBBFLEET_SSH_CONFIG: another ssh_config file, or
 // "none"; empty means ~/.ssh/config.
-func (app *App) sshConfigFile() string { return os.Getenv("BBBFLEET_SSH_CONFIG") }
+func (app *App) sshConfigFile() string { return app.SSHConfigFile }
 
 // newEnv builds the run's environment from the global flags.
 func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {

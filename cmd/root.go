@@ -38,6 +38,14 @@ type App struct {
 	DryRun     bool
 	Verbose    bool
 	NoColor    bool
+	// SSHConfigFile is BBBFLEET_SSH_CONFIG: another ssh_config file, or
+	// "none"; empty means ~/.ssh/config.
+	SSHConfigFile string
+
+	// envOverrides replace variables of the process environment for this
+	// run only (the demo runs its tour with BBBFLEET_SSH_CONFIG=none);
+	// see lookupEnv.
+	envOverrides map[string]string
 
 	v   *viper.Viper
 	cfg *fleet.Config
@@ -80,7 +88,14 @@ func Main() int {
 // Run executes one command line and returns its exit code. Errors are
 // printed once, as "bbbfleet: error: ..." with an optional hint.
 func Run(ctx context.Context, args []string, io *ui.IO) int {
-	app := &App{IO: io, ctx: ctx, args: args}
+	return runWithEnv(ctx, args, io, nil)
+}
+
+// runWithEnv is Run with some environment variables replaced for this run
+// (never for the process: other runs, goroutines and a daemon's later
+// runs see the real environment).
+func runWithEnv(ctx context.Context, args []string, io *ui.IO, env map[string]string) int {
+	app := &App{IO: io, ctx: ctx, args: args, envOverrides: env}
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	root.SetOut(io.Out)
@@ -215,6 +230,23 @@ func ensure(m map[string]string) map[string]string {
 	return m
 }
 
+// lookupEnv is where bbbfleet reads the environment variables that viper
+// does not bind (viper reads BBBFLEET_CONFIG, _OUTPUT, _PARALLEL and
+// _TIMEOUT for their flags): the run's overrides first, then the process.
+func (app *App) lookupEnv(key string) (string, bool) {
+	if v, ok := app.envOverrides[key]; ok {
+		return v, true
+	}
+	return os.LookupEnv(key)
+}
+
+// searchEnv is what the config search reads from the environment.
+func (app *App) searchEnv() fleet.SearchEnv {
+	cfg, _ := app.lookupEnv("BBBFLEET_CONFIG")
+	xdg, _ := app.lookupEnv("XDG_CONFIG_HOME")
+	return fleet.SearchEnv{Config: cfg, XDGConfigHome: xdg}
+}
+
 // bind applies environment overrides through viper and the colour rules.
 func (app *App) bind() error {
 	if app.NoColor {
@@ -225,7 +257,7 @@ func (app *App) bind() error {
 	// viper turns a value it cannot parse into 0: say which was wrong.
 	for _, name := range []string{"parallel", "timeout"} {
 		env := "BBBFLEET_" + strings.ToUpper(name)
-		v, set := os.LookupEnv(env)
+		v, set := app.lookupEnv(env)
 		if !set || strings.TrimSpace(v) == "" || rootFlagChanged(app, name) {
 			continue
 		}
@@ -239,6 +271,7 @@ func (app *App) bind() error {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s=%q is not a valid --%s", env, v, name)}
 		}
 	}
+	app.SSHConfigFile, _ = app.lookupEnv("BBBFLEET_SSH_CONFIG")
 	app.Parallel = app.v.GetInt("parallel")
 	app.Timeout = app.v.GetDuration("timeout")
 	if app.Parallel < 1 {
@@ -265,7 +298,7 @@ func (app *App) Config() (*fleet.Config, error) {
 	if explicit == "" && app.v != nil {
 		explicit = app.v.GetString("config")
 	}
-	path, err := fleet.Find(explicit)
+	path, err := fleet.Find(explicit, app.searchEnv())
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func newServersCmd(app *App) *cobra.Command {
 				if serr != nil {
 					return "unreadable"
 				}
-				if _, ok := lookupEnvSecret(name); ok {
+				if _, ok := app.lookupEnvSecret(name); ok {
 					return "env"
 				}
 				if secrets.FromFile(name) != "" {

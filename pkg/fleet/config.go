@@ -212,14 +212,21 @@ var (
 	lineRe  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 )
 
+// SearchEnv is what the config search reads from the environment; the
+// caller reads it (the package reads no environment variables for it).
+type SearchEnv struct {
+	Config        string // $BBBFLEET_CONFIG
+	XDGConfigHome string // $XDG_CONFIG_HOME
+}
+
 // SearchPaths lists where a config is looked for, in order, after --config.
-func SearchPaths() []string {
+func SearchPaths(env SearchEnv) []string {
 	var ps []string
-	if v := os.Getenv("BBBFLEET_CONFIG"); v != "" {
+	if v := env.Config; v != "" {
 		ps = append(ps, ExpandHome(v))
 	}
 	ps = append(ps, "bbbfleet.yaml")
-	xdg := os.Getenv("XDG_CONFIG_HOME")
+	xdg := env.XDGConfigHome
 	if xdg == "" {
 		if h, err := os.UserHomeDir(); err == nil {
 			xdg = filepath.Join(h, ".config")
@@ -233,11 +240,11 @@ func SearchPaths() []string {
 
 // Find returns the config path to use: explicit if set, else the first of
 // SearchPaths that exists.
-func Find(explicit string) (string, error) {
+func Find(explicit string, env SearchEnv) (string, error) {
 	if explicit != "" {
 		return ExpandHome(explicit), nil
 	}
-	ps := SearchPaths()
+	ps := SearchPaths(env)
 	for _, p := range ps {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
