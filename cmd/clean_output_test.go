@@ -115,6 +115,7 @@ func TestCheckCertificateNameCleaned(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: hostileText},
+		DNSNames: []string{"x\x1b]0;owned\x07\x1b[2J\r.example.org"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -136,7 +137,7 @@ func TestCheckCertificateNameCleaned(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "secrets.yaml"), []byte("evil: "+st.Secret+"\n"), 0o600)
 
 	rep, code, _ := checkRun(t, cfg, "--only", "certificate")
-	if c := rep.get(t, "evil", "certificate"); code != 2 || !strings.Contains(c.Message, hostileText+" (common name only)") {
+	if c := rep.get(t, "evil", "certificate"); code != 2 || !strings.Contains(c.Message, "valid for x\x1b]0;owned\x07\x1b[2J\r.example.org, not 127.0.0.1") {
 		t.Fatalf("exit %d: %q", code, c.Message)
 	}
 	for _, args := range [][]string{
@@ -150,8 +151,18 @@ func TestCheckCertificateNameCleaned(t *testing.T) {
 		}
 		assertNoRaw(t, what+" stdout", out)
 		assertNoRaw(t, what+" stderr", errOut)
-		if args[1] != "prometheus" && !strings.Contains(out+errOut, `x\x1b]0;owned\x07\x1b[2J\x0dy\u009b2J\u202ez (common name only)`) {
+		if args[1] != "prometheus" && !strings.Contains(out+errOut, `valid for x\x1b]0;owned\x07\x1b[2J\x0d.example.org, not 127.0.0.1`) {
 			t.Errorf("%s: no escaped name in\n%s\n%s", what, out, errOut)
+		}
+	}
+	// The API's TLS error names the certificate's names too: load and
+	// meetings show them escaped.
+	for _, args := range [][]string{{"load", "-o", "table"}, {"load", "-o", "tsv"}, {"meetings", "-o", "table"}} {
+		out, errOut, code := run(t, cfg, args...)
+		what := strings.Join(args, " ")
+		assertNoRaw(t, what, out+errOut)
+		if code != 1 || !strings.Contains(errOut, `it is valid for x\x1b]0;owned\x07\x1b[2J\x0d.example.org`) {
+			t.Errorf("%s: exit %d\n%s\n%s", what, code, out, errOut)
 		}
 	}
 }
