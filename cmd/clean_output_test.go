@@ -115,7 +115,7 @@ func TestCheckCertificateNameCleaned(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: hostileText},
-		DNSNames: []string{"x\x1b]0;owned\x07\x1b[2J\r.example.org"},
+		DNSNames:  []string{"x\x1b]0;owned\x07\x1b[2J\r.example.org"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
