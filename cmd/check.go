@@ -3,19 +3,17 @@ package cmd
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
-
-func init() { extraCommands = append(extraCommands, newCheckCmd) }
 
 const checkHelp = `Check the health of every selected server, in parallel:
 
@@ -126,6 +124,7 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		return err
 	}
 	rep := buildCheckReport(results, checks, now)
+	rep.HostKeysRecorded = hostKeysJSON(env)
 	switch format {
 	case "json":
 		err = app.IO.JSON(rep)
@@ -165,7 +164,8 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 //	      "value": null,                  // a number, or null when the check has none
 //	      "unit": ""                      // "ms", "%", "days", "s" or "" (count, ratio)
 //	    }, ...]
-//	  }, ...]
+//	  }, ...],
+//	  "host_keys_recorded": [...]         // only when accept-new recorded keys: see hostKeysJSONDoc
 //	}
 //
 // Statuses are the strings OK, WARNING, CRITICAL, UNKNOWN. Values: ssh and
@@ -180,6 +180,8 @@ type checkReport struct {
 	Checks   []string          `json:"checks"`
 	Summary  checkSummary      `json:"summary"`
 	Servers  []checkServerJSON `json:"servers"`
+	// HostKeysRecorded: see hostKeysJSONDoc.
+	HostKeysRecorded []hostKeyJSON `json:"host_keys_recorded,omitempty"`
 
 	status fleet.CheckStatus
 }
@@ -215,7 +217,6 @@ type checkResultJSON struct {
 
 func buildCheckReport(results []*fleet.ServerCheck, checks []string, now time.Time) *checkReport {
 	rep := &checkReport{Time: now.UTC().Truncate(time.Second), Checks: checks, Servers: []checkServerJSON{}}
-	worst := fleet.CheckOK
 	for _, r := range results {
 		sj := checkServerJSON{Server: r.Server.Name, Host: r.Server.Host, Status: r.Status.String(), status: r.Status,
 			Release: r.Release, DurationMS: round3(float64(r.Duration.Microseconds()) / 1000)}
@@ -223,23 +224,10 @@ func buildCheckReport(results []*fleet.ServerCheck, checks []string, now time.Ti
 			sj.Checks = append(sj.Checks, checkResultJSON{Name: c.Name, Status: c.Status.String(), Message: c.Message,
 				Value: c.Value, Unit: c.Unit, status: c.Status})
 		}
-		switch r.Status {
-		case fleet.CheckOK:
-			rep.Summary.OK++
-		case fleet.CheckWarning:
-			rep.Summary.Warning++
-		case fleet.CheckCritical:
-			rep.Summary.Critical++
-		default:
-			rep.Summary.Unknown++
-		}
-		worst = fleet.WorstStatus(worst, r.Status)
 		rep.Servers = append(rep.Servers, sj)
 	}
-	rep.Summary.Servers = len(rep.Servers)
-	if len(rep.Servers) == 0 {
-		worst = fleet.CheckUnknown
-	}
+	sum, worst := fleet.SummarizeChecks(results)
+	rep.Summary = checkSummary{Servers: sum.Servers, OK: sum.OK, Warning: sum.Warning, Critical: sum.Critical, Unknown: sum.Unknown}
 	rep.status, rep.Status, rep.ExitCode = worst, worst.String(), int(worst)
 	return rep
 }
@@ -250,7 +238,11 @@ type checkProblem struct {
 	check  checkResultJSON
 }
 
-func (p checkProblem) String() string { return p.server + " " + p.check.Name + ": " + p.check.Message }
+// String is the problem as one line; the message (which may quote what a
+// server sent: unit names, certificate names) is cleaned for the terminal.
+func (p checkProblem) String() string {
+	return p.server + " " + p.check.Name + ": " + ui.Clean(p.check.Message)
+}
 
 // problems lists every check that is not OK (all checks with all=true),
 // worst first, then in server and check order.
@@ -298,7 +290,7 @@ func shortValue(c checkResultJSON, release string) string {
 		return ""
 	}
 	if c.Name == fleet.CheckVersion {
-		return release
+		return ui.Clean(release)
 	}
 	if c.Name == fleet.CheckCertificate && c.Value == nil && strings.HasPrefix(c.Message, "http") {
 		return "http"
@@ -405,7 +397,7 @@ func detailsTable(rep *checkReport, symbols bool) ui.Table {
 					v = strconv.FormatFloat(*c.Value, 'f', -1, 64) + " days"
 				}
 			}
-			t.Rows = append(t.Rows, []string{s.Server, c.Name, st, v, c.Message})
+			t.Rows = append(t.Rows, []string{s.Server, c.Name, st, v, ui.Clean(c.Message)})
 			tones = append(tones, checkTone(c.status))
 		}
 	}
@@ -577,7 +569,7 @@ func checkGauges(rep *checkReport) []ui.Gauge {
 	for _, s := range rep.Servers {
 		server.Samples = append(server.Samples, ui.Sample{Labels: map[string]string{"server": s.Server}, Value: float64(s.status)})
 		if s.Release != "" {
-			release.Samples = append(release.Samples, ui.Sample{Labels: map[string]string{"server": s.Server, "release": s.Release}, Value: 1})
+			release.Samples = append(release.Samples, ui.Sample{Labels: map[string]string{"server": s.Server, "release": ui.Clean(s.Release)}, Value: 1})
 		}
 		for _, c := range s.Checks {
 			status.Samples = append(status.Samples, ui.Sample{Labels: map[string]string{"server": s.Server, "check": c.Name}, Value: float64(c.status)})
@@ -621,40 +613,29 @@ func (app *App) checkUsageError(err error, code int) (int, bool) {
 	}
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
 	var b strings.Builder
-	fmt.Fprintf(&b, "BBBFLEET UNKNOWN - %s\n", nagiosText(lines[0]))
+	fmt.Fprintf(&b, "BBBFLEET UNKNOWN - %s\n", nagiosText(ui.Clean(lines[0])))
 	for _, l := range lines[1:] {
-		fmt.Fprintf(&b, "%s\n", nagiosText(strings.TrimSpace(l)))
+		fmt.Fprintf(&b, "%s\n", nagiosText(ui.Clean(strings.TrimSpace(l))))
 	}
 	io.WriteString(app.IO.Out, b.String())
 	return int(fleet.CheckUnknown), true
 }
 
-// wantsNagios reports whether -o nagios was given, looking at the raw
-// arguments too: a flag error stops parsing before -o may have been read.
+// wantsNagios reports whether -o nagios was asked for: by the parsed flag
+// (or BBBFLEET_OUTPUT, through viper), or, when a flag error stopped
+// parsing before -o was read, by parsing the arguments again with pflag
+// knowing only -o (other flags are skipped as unknown).
 func (app *App) wantsNagios() bool {
 	if strings.EqualFold(app.Output, "nagios") {
 		return true
 	}
-	out := ""
-	set := false
-	for i := 0; i < len(app.args); i++ {
-		a := app.args[i]
-		switch {
-		case a == "--":
-			i = len(app.args)
-		case a == "-o" || a == "--output":
-			if i+1 < len(app.args) {
-				out, set = app.args[i+1], true
-				i++
-			}
-		case strings.HasPrefix(a, "--output="):
-			out, set = strings.TrimPrefix(a, "--output="), true
-		case strings.HasPrefix(a, "-o") && !strings.HasPrefix(a, "--"):
-			out, set = strings.TrimPrefix(strings.TrimPrefix(a, "-o"), "="), true
-		}
+	fs := pflag.NewFlagSet("output", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.ParseErrorsWhitelist.UnknownFlags = true
+	out := fs.StringP("output", "o", "", "")
+	_ = fs.Parse(app.args)
+	if fs.Changed("output") {
+		return strings.EqualFold(*out, "nagios")
 	}
-	if !set {
-		out = os.Getenv("BBBFLEET_OUTPUT")
-	}
-	return strings.EqualFold(out, "nagios")
+	return app.v != nil && strings.EqualFold(app.v.GetString("output"), "nagios")
 }

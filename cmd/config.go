@@ -23,7 +23,9 @@ func newConfigCmd(app *App) *cobra.Command {
 		Long: `Check the fleet config strictly: unknown keys, wrong types, duplicate or
 invalid server names, invalid hosts, durations, cron specs, time zones,
 schedule targets and holidays. Prints ok and a summary, or every error with
-file:line and exits 2. The secrets file is checked too (mode 0600).`,
+file:line and exits 2. The secrets file is checked too (mode 0600).
+Warnings (e.g. an http:// API URL: signed calls and their answers travel
+unencrypted) go to stderr with file:line and do not change the exit code.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := app.outputFormat()
@@ -33,6 +35,11 @@ file:line and exits 2. The secrets file is checked too (mode 0600).`,
 			cfg, err := app.Config()
 			if err != nil {
 				return err
+			}
+			// Warnings do not fail the validation (exit 0); they go to
+			// stderr in every format, so -o json stays one document.
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: warning: %s\n", w)
 			}
 			secrets, err := app.secrets()
 			if err != nil {
@@ -72,7 +79,7 @@ func (app *App) secrets() (*fleet.Secrets, error) {
 	return fleet.LoadSecrets(cfg.SecretsFile)
 }
 
-func lookupEnvSecret(name string) (string, bool) {
-	v, ok := os.LookupEnv(fleet.SecretEnv(name))
+func (app *App) lookupEnvSecret(name string) (string, bool) {
+	v, ok := app.lookupEnv(fleet.SecretEnv(name))
 	return v, ok && v != ""
 }

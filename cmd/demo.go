@@ -3,7 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -13,8 +13,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/internal/simfleet"
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 )
-
-func init() { extraCommands = append(extraCommands, newDemoCmd) }
 
 type demoOptions struct {
 	seed    int64
@@ -205,9 +203,13 @@ func quoteArgs(args []string) string {
 
 func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 	// The tour reaches its own servers: no ~/.ssh/config rules apply.
-	if _, set := os.LookupEnv("BBBFLEET_SSH_CONFIG"); !set {
-		os.Setenv("BBBFLEET_SSH_CONFIG", "none")
-		defer os.Unsetenv("BBBFLEET_SSH_CONFIG")
+	// Its commands get that as their environment; the process's stays.
+	env := maps.Clone(app.envOverrides)
+	if _, set := app.lookupEnv("BBBFLEET_SSH_CONFIG"); !set {
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["BBBFLEET_SSH_CONFIG"] = "none"
 	}
 	out := app.IO.Out
 	ctx := app.Context()
@@ -224,7 +226,7 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 		fmt.Fprintf(out, "%s\n", app.IO.Bold("$ bbbfleet "+quoteArgs(s.args)))
 		sub := &ui.IO{In: app.IO.In, Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color}
 		start := time.Now()
-		code := Run(ctx, append([]string{"-c", f.Config}, s.args...), sub)
+		code := runWithEnv(ctx, append([]string{"-c", f.Config}, s.args...), sub, env)
 		if app.Verbose {
 			fmt.Fprintf(app.IO.ErrOut, "bbbfleet demo: %s: exit %d in %s\n", s.args[0], code, time.Since(start).Round(time.Millisecond))
 		}

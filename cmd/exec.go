@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +16,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 	"github.com/bbbfleet/bbbfleet/pkg/ssh"
 )
-
-func init() { extraCommands = append(extraCommands, newExecCmd) }
 
 // execJSON is the stable -o json schema of `bbbfleet exec`, one per server.
 type execJSON struct {
@@ -91,7 +88,7 @@ func (app *App) targetsEnv(args []string, defaultAll, withSecrets bool) ([]fleet
 
 // sshConfigFile is BBBFLEET_SSH_CONFIG: another ssh_config file, or
 // "none"; empty means ~/.ssh/config.
-func (app *App) sshConfigFile() string { return os.Getenv("BBBFLEET_SSH_CONFIG") }
+func (app *App) sshConfigFile() string { return app.SSHConfigFile }
 
 // newEnv builds the run's environment from the global flags.
 func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
@@ -107,6 +104,7 @@ func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 	}
 	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: app.Parallel, Timeout: app.Timeout})
 	env.SSHConfigFile = app.sshConfigFile()
+	app.reportHostKeys(env)
 	if app.Verbose {
 		var mu sync.Mutex
 		env.Trace = func(server, line string) {

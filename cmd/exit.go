@@ -72,6 +72,13 @@ func classify(err error, runtime bool) (int, string) {
 	if errors.As(err, &nf) {
 		return ExitUsage, "create one with `bbbfleet init`, or point to it with --config or $BBBFLEET_CONFIG"
 	}
+	var ue *fleet.UntrustedFileError
+	if errors.As(err, &ue) {
+		if ue.What == "config" {
+			return ExitUsage, "or pass --config with a config file that you or root own and only the owner can write"
+		}
+		return ExitUsage, "or set secrets_file: to a file that you or root own, mode 0600"
+	}
 	var ce fleet.ConfigErrors
 	var c1 *fleet.ConfigError
 	if errors.As(err, &ce) || errors.As(err, &c1) {

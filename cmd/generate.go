@@ -14,10 +14,6 @@ import (
 // manDate is fixed so that generated man pages are reproducible.
 var manDate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func init() {
-	extraCommands = append(extraCommands, newGenerateCmd)
-}
-
 // newGenerateCmd writes man pages and completion scripts; the release
 // builds and `make completions` use it.
 func newGenerateCmd(app *App) *cobra.Command {

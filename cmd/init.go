@@ -89,7 +89,10 @@ func newInitCmd(app *App) *cobra.Command {
 		Use:   "init [PATH]",
 		Short: "Write a commented starter config",
 		Long: `Write a commented starter fleet config to PATH (default: --config, or
-./bbbfleet.yaml). Refuses to overwrite an existing file without --force.`,
+./bbbfleet.yaml). Refuses to overwrite an existing file without --force.
+It never writes through a symbolic link: an existing link (even one
+pointing nowhere) is refused like a file, and --force replaces the link
+itself, not what it points to.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := app.ConfigPath
@@ -99,8 +102,14 @@ func newInitCmd(app *App) *cobra.Command {
 			if path == "" {
 				path = "bbbfleet.yaml"
 			}
-			if _, err := os.Stat(path); err == nil && !force {
-				return exitf(ExitRefused, "use --force to replace it", "%s exists already; not overwriting it", path)
+			// Lstat: a symbolic link (dangling or not) is there already;
+			// init never writes through one.
+			if fi, err := os.Lstat(path); err == nil && !force {
+				what := ""
+				if fi.Mode()&os.ModeSymlink != 0 {
+					what = " (a symbolic link)"
+				}
+				return exitf(ExitRefused, "use --force to replace it", "%s exists already%s; not overwriting it", path, what)
 			} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
@@ -113,7 +122,11 @@ func newInitCmd(app *App) *cobra.Command {
 					return err
 				}
 			}
-			if err := os.WriteFile(path, []byte(starterConfig), 0o644); err != nil {
+			if err := writeStarter(path, force); err != nil {
+				var pe *os.PathError
+				if errors.Is(err, os.ErrExist) && errors.As(err, &pe) && pe.Op == "open" {
+					return exitf(ExitRefused, "use --force to replace it", "%s exists already; not overwriting it", path)
+				}
 				return err
 			}
 			fmt.Fprintf(app.IO.Out, "wrote %s\nnext: edit the servers, then run `bbbfleet config validate`\n", path)
@@ -122,4 +135,45 @@ func newInitCmd(app *App) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	return cmd
+}
+
+// writeStarter writes the starter config to path without ever following a
+// symbolic link there. Without replace it creates the file exclusively
+// (O_EXCL and O_NOFOLLOW: an existing file or link, even a dangling one,
+// is an error). With replace it writes a temporary file beside path and
+// renames it over path, which replaces a link itself, not what it points
+// to.
+func writeStarter(path string, replace bool) error {
+	if !replace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.WriteString(starterConfig); err != nil {
+			f.Close()
+			os.Remove(path)
+			return err
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".bbbfleet-init-*.yaml")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename, there is nothing to remove
+	if _, err := f.WriteString(starterConfig); err != nil {
+		f.Close()
+		return err
+	}
+	// 0644 as a new file would get with the usual umask: the config holds
+	// no secrets, and only its owner may write it.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newLoadCmd) }
-
 const loadCounts = `What the numbers count (from each server's getMeetings):
   MEETINGS   meetings that are not breakout rooms
   BREAKOUTS  breakout rooms (BBB lists them as meetings of their own)
@@ -223,6 +221,7 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 			var r []string
 			if state != fleet.StateUp && name != "TOTAL" {
 				shown := state
+				reason = ui.Clean(reason) // may quote the server
 				if !tsv {
 					shown += ": " + reason
 				}
@@ -273,7 +272,6 @@ func itoa(i int) string { return fmt.Sprint(i) }
 
 func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *loadReport {
 	rep := &loadReport{Time: now.UTC().Truncate(time.Second), Servers: []loadJSON{}}
-	capUsers := 0 // participants on servers with a capacity
 	for _, r := range results {
 		j := loadJSON{Server: r.Server.Name, Capacity: r.Server.Capacity.Participants}
 		sl := r.Value
@@ -282,7 +280,6 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 			if sl != nil && sl.Reason != "" {
 				j.State, j.Reason = sl.State, sl.Reason
 			}
-			rep.Total.ServersFailed++
 		} else {
 			l := sl.Load
 			ms := float64(sl.Latency.Microseconds()) / 1000
@@ -292,27 +289,19 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 			if sl.Capacity > 0 {
 				u := round3(sl.Utilization)
 				j.Utilization = &u
-				capUsers += l.Participants
 			}
-			rep.Total.ServersUp++
-			t := &rep.Total
-			t.Meetings += l.Meetings
-			t.BreakoutRooms += l.BreakoutRooms
-			t.Participants += l.Participants
-			t.Moderators += l.Moderators
-			t.ListenOnly += l.ListenOnly
-			t.Voice += l.Voice
-			t.Video += l.Video
-			t.Capacity += sl.Capacity
-			t.ScaleliteLoad += l.ScaleliteLoad
 		}
 		rep.Servers = append(rep.Servers, j)
 	}
-	if rep.Total.Capacity > 0 {
-		u := round3(float64(capUsers) / float64(rep.Total.Capacity))
-		rep.Total.Utilization = &u
+	tot := fleet.TotalLoad(results)
+	t := &rep.Total
+	t.Meetings, t.BreakoutRooms, t.Participants, t.Moderators = tot.Meetings, tot.BreakoutRooms, tot.Participants, tot.Moderators
+	t.ListenOnly, t.Voice, t.Video, t.Capacity, t.ScaleliteLoad = tot.ListenOnly, tot.Voice, tot.Video, tot.Capacity, tot.ScaleliteLoad
+	if tot.HasUtilization {
+		u := round3(tot.Utilization)
+		t.Utilization = &u
 	}
-	rep.Total.Partial = rep.Total.ServersFailed > 0
+	t.ServersUp, t.ServersFailed, t.Partial = tot.ServersUp, tot.ServersFailed, tot.Partial()
 	return rep
 }
 
@@ -356,9 +345,10 @@ func loadGauges(rep *loadReport) []ui.Gauge {
 	return gs
 }
 
-// listFailures prints a line per failed server to stderr.
+// listFailures prints a line per failed server to stderr; the reasons
+// (which may quote an API message) are cleaned for the terminal.
 func (app *App) listFailures(names, reasons []string) {
 	for i := range names {
-		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], strings.TrimPrefix(reasons[i], names[i]+": "))
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], ui.Clean(strings.TrimPrefix(reasons[i], names[i]+": ")))
 	}
 }

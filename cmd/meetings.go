@@ -11,8 +11,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newMeetingsCmd) }
-
 // meetingJSON is the stable -o json schema of `bbbfleet meetings`.
 type meetingJSON struct {
 	Server          string     `json:"server"`
@@ -125,8 +123,10 @@ EXIT STATUS
 							parent = j.ParentName
 						}
 					}
-					t.Rows = append(t.Rows, []string{j.Server, j.Name, j.MeetingID, itoa(j.Participants), itoa(j.Voice), itoa(j.Video),
-						itoa(j.ListenOnly), itoa(j.Moderators), running, rec, parent})
+					// Names and IDs are whatever create was given: cleaned
+					// for the terminal (the JSON keeps them, JSON-escaped).
+					t.Rows = append(t.Rows, []string{j.Server, ui.Clean(j.Name), ui.Clean(j.MeetingID), itoa(j.Participants), itoa(j.Voice), itoa(j.Video),
+						itoa(j.ListenOnly), itoa(j.Moderators), running, rec, ui.Clean(parent)})
 				}
 				t.Tone = func(_, _ int, _ string) ui.Tone { return ui.Plain }
 				if err := app.render(format, t); err != nil {

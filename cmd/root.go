@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,14 @@ type App struct {
 	DryRun     bool
 	Verbose    bool
 	NoColor    bool
+	// SSHConfigFile is BBBFLEET_SSH_CONFIG: another ssh_config file, or
+	// "none"; empty means ~/.ssh/config.
+	SSHConfigFile string
+
+	// envOverrides replace variables of the process environment for this
+	// run only (the demo runs its tour with BBBFLEET_SSH_CONFIG=none);
+	// see lookupEnv.
+	envOverrides map[string]string
 
 	v   *viper.Viper
 	cfg *fleet.Config
@@ -79,7 +88,14 @@ func Main() int {
 // Run executes one command line and returns its exit code. Errors are
 // printed once, as "bbbfleet: error: ..." with an optional hint.
 func Run(ctx context.Context, args []string, io *ui.IO) int {
-	app := &App{IO: io, ctx: ctx, args: args}
+	return runWithEnv(ctx, args, io, nil)
+}
+
+// runWithEnv is Run with some environment variables replaced for this run
+// (never for the process: other runs, goroutines and a daemon's later
+// runs see the real environment).
+func runWithEnv(ctx context.Context, args []string, io *ui.IO, env map[string]string) int {
+	app := &App{IO: io, ctx: ctx, args: args, envOverrides: env}
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	root.SetOut(io.Out)
@@ -113,14 +129,16 @@ func printError(io *ui.IO, err error, hint string) {
 	if errors.As(err, &ces) && len(ces) > 1 {
 		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %d problems:\n", len(ces))
 		for _, ce := range ces {
-			fmt.Fprintf(io.ErrOut, "  %s\n", ce)
+			fmt.Fprintf(io.ErrOut, "  %s\n", ui.CleanText(ce.Error()))
 		}
 	} else {
 		// One error; a message that spans lines keeps them, indented.
 		lines := strings.Split(strings.TrimRight(err.Error(), "\n"), "\n")
-		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", lines[0])
+		// An error may quote a server (an API message, a certificate
+		// name): each line is cleaned for the terminal.
+		fmt.Fprintf(io.ErrOut, "bbbfleet: error: %s\n", ui.CleanText(lines[0]))
 		for _, l := range lines[1:] {
-			fmt.Fprintf(io.ErrOut, "  %s\n", l)
+			fmt.Fprintf(io.ErrOut, "  %s\n", ui.CleanText(l))
 		}
 	}
 	if hint != "" {
@@ -172,6 +190,7 @@ servers; commands that change servers need explicit targets.`,
 	app.v.AutomaticEnv()
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "tsv", "json", "nagios", "prometheus"}, cobra.ShellCompDirectiveNoFileComp))
 
+	// Every command, in one list (help sorts them by name).
 	root.AddCommand(
 		newVersionCmd(app),
 		newInitCmd(app),
@@ -179,10 +198,14 @@ servers; commands that change servers need explicit targets.`,
 		newConfigCmd(app),
 		newScheduleCmd(app),
 		newExitCodesTopic(),
+		newCheckCmd(app),
+		newDemoCmd(app),
+		newExecCmd(app),
+		newGenerateCmd(app),
+		newLoadCmd(app),
+		newMeetingsCmd(app),
+		newSecretCmd(app),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(app))
-	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
 	})
@@ -201,14 +224,28 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 		Hint: fmt.Sprintf("run `%s --help` for its commands", cmd.CommandPath())}
 }
 
-// extraCommands are added by the files of later commands.
-var extraCommands []func(*App) *cobra.Command
-
 func ensure(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}
 	return m
+}
+
+// lookupEnv is where bbbfleet reads the environment variables that viper
+// does not bind (viper reads BBBFLEET_CONFIG, _OUTPUT, _PARALLEL and
+// _TIMEOUT for their flags): the run's overrides first, then the process.
+func (app *App) lookupEnv(key string) (string, bool) {
+	if v, ok := app.envOverrides[key]; ok {
+		return v, true
+	}
+	return os.LookupEnv(key)
+}
+
+// searchEnv is what the config search reads from the environment.
+func (app *App) searchEnv() fleet.SearchEnv {
+	cfg, _ := app.lookupEnv("BBBFLEET_CONFIG")
+	xdg, _ := app.lookupEnv("XDG_CONFIG_HOME")
+	return fleet.SearchEnv{Config: cfg, XDGConfigHome: xdg}
 }
 
 // bind applies environment overrides through viper and the colour rules.
@@ -221,7 +258,7 @@ func (app *App) bind() error {
 	// viper turns a value it cannot parse into 0: say which was wrong.
 	for _, name := range []string{"parallel", "timeout"} {
 		env := "BBBFLEET_" + strings.ToUpper(name)
-		v, set := os.LookupEnv(env)
+		v, set := app.lookupEnv(env)
 		if !set || strings.TrimSpace(v) == "" || rootFlagChanged(app, name) {
 			continue
 		}
@@ -235,6 +272,7 @@ func (app *App) bind() error {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s=%q is not a valid --%s", env, v, name)}
 		}
 	}
+	app.SSHConfigFile, _ = app.lookupEnv("BBBFLEET_SSH_CONFIG")
 	app.Parallel = app.v.GetInt("parallel")
 	app.Timeout = app.v.GetDuration("timeout")
 	if app.Parallel < 1 {
@@ -261,13 +299,20 @@ func (app *App) Config() (*fleet.Config, error) {
 	if explicit == "" && app.v != nil {
 		explicit = app.v.GetString("config")
 	}
-	path, err := fleet.Find(explicit)
+	path, err := fleet.Find(explicit, app.searchEnv())
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := fleet.Load(path)
 	if err != nil {
 		return nil, err
+	}
+	if app.Verbose {
+		shown := path
+		if abs, err := filepath.Abs(path); err == nil {
+			shown = abs
+		}
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: using config %s\n", ui.Clean(shown))
 	}
 	app.cfg = cfg
 	return cfg, nil

@@ -10,8 +10,6 @@ import (
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
-func init() { extraCommands = append(extraCommands, newSecretCmd) }
-
 // secretFetchJSON is the stable -o json schema of `bbbfleet secret fetch`.
 // It never contains a secret.
 type secretFetchJSON struct {
@@ -19,6 +17,8 @@ type secretFetchJSON struct {
 	DryRun      bool               `json:"dry_run"`
 	Written     int                `json:"written"`
 	Servers     []secretServerJSON `json:"servers"`
+	// HostKeysRecorded: see hostKeysJSONDoc.
+	HostKeysRecorded []hostKeyJSON `json:"host_keys_recorded,omitempty"`
 }
 
 type secretServerJSON struct {
@@ -49,7 +49,8 @@ const secretFetchJSONDoc = `JSON (-o json), never containing a secret:
      "saved":       true when the secret was written to the file,
      "env_override": BBBFLEET_SECRET_<NAME> when that variable is set
                     (it overrides the file for this server),
-     "error":       why status is failed}]}`
+     "error":       why status is failed}],
+   ` + hostKeysJSONDoc + `}`
 
 func newSecretCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
@@ -124,16 +125,16 @@ EXIT STATUS
 					return err
 				}
 			}
-			return app.reportSecretFetch(format, cfg.SecretsFile, fs, written)
+			return app.reportSecretFetch(format, cfg.SecretsFile, fs, written, hostKeysJSON(env))
 		},
 	}
 	cmd.Flags().BoolVar(&noVerify, "no-verify", false, "save secrets without checking them against the API (when the API cannot be reached from here)")
 	return cmd
 }
 
-func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, written int) error {
+func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, written int, keys []hostKeyJSON) error {
 	failed := 0
-	rep := secretFetchJSON{SecretsFile: path, DryRun: app.DryRun, Written: written, Servers: []secretServerJSON{}}
+	rep := secretFetchJSON{SecretsFile: path, DryRun: app.DryRun, Written: written, Servers: []secretServerJSON{}, HostKeysRecorded: keys}
 	for _, f := range fs {
 		j := secretServerJSON{Server: f.Server, Status: f.Status, Change: f.Change, URL: f.ReportedURL, APIURL: f.ConfiguredURL,
 			URLDiffers: f.URLDiffers, Verified: f.Verified, EnvOverride: f.EnvOverride}
@@ -176,7 +177,8 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 			if j.EnvOverride != "" {
 				notes = append(notes, j.EnvOverride+" is set and overrides the file for this server")
 			}
-			t.Rows = append(t.Rows, []string{j.Server, status, verified, strings.Join(notes, "; ")})
+			// The notes quote bbb-conf's output and API messages.
+			t.Rows = append(t.Rows, []string{j.Server, status, verified, ui.Clean(strings.Join(notes, "; "))})
 		}
 		if err := app.render(format, t); err != nil {
 			return err

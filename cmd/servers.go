@@ -43,7 +43,7 @@ func newServersCmd(app *App) *cobra.Command {
 				if serr != nil {
 					return "unreadable"
 				}
-				if _, ok := lookupEnvSecret(name); ok {
+				if _, ok := app.lookupEnvSecret(name); ok {
 					return "env"
 				}
 				if secrets.FromFile(name) != "" {
@@ -81,8 +81,8 @@ func newServersCmd(app *App) *cobra.Command {
 			}
 			t := ui.Table{Headers: []string{"NAME", "HOST", "TAGS", "API URL", "SSH", "SECRET"}}
 			for _, s := range servers {
-				t.Rows = append(t.Rows, []string{s.Name, s.Host, strings.Join(s.Tags, ","), s.API.URL,
-					target(s).String(), source(s.Name)})
+				t.Rows = append(t.Rows, []string{s.Name, s.Host, strings.Join(s.Tags, ","), ui.Clean(s.API.URL),
+					ui.Clean(target(s).String()), source(s.Name)})
 			}
 			t.Tone = func(_, col int, v string) ui.Tone {
 				if col == 5 && v != "file" && v != "env" {

@@ -65,14 +65,27 @@ func NewHTTPClient(caFile string, timeout time.Duration) (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr, Timeout: timeout}, nil
+	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noRedirect}, nil
 }
 
+// noRedirect makes an http.Client return a redirect response as it is
+// instead of following it. A redirect would carry the signed call (its
+// checksum replays) to wherever Location points, possibly another host or
+// plain http, with the signed URL as Referer, and report that host's
+// answer as this server's: the API client never follows one (see
+// RedirectError).
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// httpClient is the client for one request: Client.HTTP (or the default)
+// with redirects turned off whatever it says.
 func (c *Client) httpClient() *http.Client {
+	hc := defaultHTTPClient
 	if c.HTTP != nil {
-		return c.HTTP
+		hc = c.HTTP
 	}
-	return defaultHTTPClient
+	cp := *hc
+	cp.CheckRedirect = noRedirect
+	return &cp
 }
 
 func (c *Client) maxBody() int64 {
@@ -254,6 +267,9 @@ func (c *Client) get(ctx context.Context, call, rawURL string) ([]byte, time.Dur
 	}
 	defer func() { _ = resp.Body.Close() }()
 
+	if isRedirect(resp.StatusCode) {
+		return nil, time.Since(start), redirectError(c.Server, call, resp)
+	}
 	limit := c.maxBody()
 	if resp.StatusCode == http.StatusOK && resp.ContentLength > limit {
 		return nil, time.Since(start), &BodyTooLargeError{Server: c.Server, Call: call, Limit: limit}

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // UnitStatus is one line of "bbb-conf --status".
@@ -49,8 +52,13 @@ var statusArrow = []rune(strings.Repeat("—", 29) + "►")
 // characters, and then bbb-conf prints two spaces.
 var statusRe = regexp.MustCompile(`^(\S+) (?:\S+)? ?\[(✔|✘) - ([a-z-]+)\]$`)
 
+// unitNameRe is what a systemd unit name may contain.
+var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+$`)
+
 // ParseStatus parses the output of "bbb-conf --status". Lines that are not
-// unit lines are ignored. It also reads output produced in a C locale, where
+// unit lines are ignored, and so is a line whose unit name holds anything a
+// systemd unit name cannot (escape sequences and other controls, bidi
+// overrides): such a name is not bbb-conf's, and no caller shows it. It also reads output produced in a C locale, where
 // bash slices the arrow by bytes. bbb-conf always exits 0: a unit is healthy
 // only if its OK is true.
 func ParseStatus(out string) []UnitStatus {
@@ -62,6 +70,9 @@ func ParseStatus(out string) []UnitStatus {
 		}
 		m := statusRe.FindStringSubmatch(line)
 		if m == nil {
+			continue
+		}
+		if !unitNameRe.MatchString(m[1]) {
 			continue
 		}
 		units = append(units, UnitStatus{Unit: m[1], State: m[3], OK: m[2] == "✔"})
@@ -121,8 +132,22 @@ func ParseSecret(out string) (url, secret string, err error) {
 	return url, secret, nil
 }
 
+// printable reports whether s holds only printable characters (no
+// controls, C1 included, no bidi or other format characters, no invalid
+// UTF-8).
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseRelease reads the version from /etc/bigbluebutton/bigbluebutton-release
-// (BIGBLUEBUTTON_RELEASE=3.0.x), e.g. "3.0.4".
+// (BIGBLUEBUTTON_RELEASE=3.0.x), e.g. "3.0.4". A value with control, format
+// (bidi) or non-UTF-8 characters is an error, not a release: the value
+// travels into tables, labels and comparisons across the fleet.
 func ParseRelease(content string) (string, error) {
 	for line := range strings.SplitSeq(content, "\n") {
 		line = strings.TrimSpace(line)
@@ -134,6 +159,9 @@ func ParseRelease(content string) (string, error) {
 		if v == "" {
 			return "", errors.New("BIGBLUEBUTTON_RELEASE is empty")
 		}
+		if !printable(v) {
+			return "", fmt.Errorf("BIGBLUEBUTTON_RELEASE %s has control or non-printable characters", strconv.QuoteToASCII(shorten(v, 40)))
+		}
 		return v, nil
 	}
 	return "", errors.New("no BIGBLUEBUTTON_RELEASE= line in bigbluebutton-release")
@@ -142,7 +170,8 @@ func ParseRelease(content string) (string, error) {
 var versionRe = regexp.MustCompile(`^BigBlueButton Server (\S+)(?: \((\S+)\))?`)
 
 // ParseVersion reads the version from the first line of "bbb-conf
-// --version", "BigBlueButton Server 3.0.4 (1234)", and returns "3.0.4".
+// --version", "BigBlueButton Server 3.0.4 (1234)", and returns "3.0.4". A
+// version with control or non-printable characters is an error.
 func ParseVersion(out string) (string, error) {
 	for line := range strings.SplitSeq(out, "\n") {
 		line = strings.TrimSpace(line)
@@ -150,8 +179,8 @@ func ParseVersion(out string) (string, error) {
 			continue
 		}
 		m := versionRe.FindStringSubmatch(line)
-		if m == nil {
-			return "", fmt.Errorf("bbb-conf --version: unexpected first line %q", shorten(line, 80))
+		if m == nil || !printable(m[1]) {
+			return "", fmt.Errorf("bbb-conf --version: unexpected first line %s", strconv.QuoteToASCII(shorten(line, 80)))
 		}
 		return m[1], nil
 	}

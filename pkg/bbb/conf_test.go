@@ -195,3 +195,38 @@ func TestParseSecretEmptyValue(t *testing.T) {
 		t.Fatal("an empty Secret: line was accepted")
 	}
 }
+
+// TestParseRejectsControls: bbb-conf output with escape sequences, C1 or
+// bidi controls in a unit name or a version keeps none of them.
+func TestParseRejectsControls(t *testing.T) {
+	hostile := []string{"\x1b]0;owned\x07\x1b[2J", "\r", "\u009b2J", "\u202e", "\xff"}
+	for _, h := range hostile {
+		out := FormatStatus([]UnitStatus{{Unit: "nginx", State: "active", OK: true}, {Unit: "bbb-web" + h, State: "failed"}})
+		units := ParseStatus(out)
+		if len(units) != 1 || units[0].Unit != "nginx" {
+			t.Errorf("%q: %+v", h, units)
+		}
+		// A trailing CR is a CRLF line end, trimmed; anything else is
+		// an error that does not quote the controls raw.
+		v, err := ParseRelease("BIGBLUEBUTTON_RELEASE=3.0.4" + h + "\n")
+		if h == "\r" {
+			if v != "3.0.4" || err != nil {
+				t.Errorf("ParseRelease with CRLF: %q %v", v, err)
+			}
+		} else if err == nil || v != "" {
+			t.Errorf("ParseRelease kept %q (%v)", v, err)
+		} else if strings.ContainsAny(err.Error(), "\x1b\r\u009b\u202e\xff") {
+			t.Errorf("error quotes the controls raw: %q", err)
+		}
+		v, err = ParseVersion("BigBlueButton Server 3.0.4" + h + " (1)\n")
+		if h == "\r" {
+			if v != "3.0.4" {
+				t.Errorf("ParseVersion with CR: %q %v", v, err)
+			}
+		} else if err == nil || v != "" {
+			t.Errorf("ParseVersion kept %q (%v)", v, err)
+		} else if strings.ContainsAny(err.Error(), "\x1b\r\u009b\u202e\xff") {
+			t.Errorf("error quotes the controls raw: %q", err)
+		}
+	}
+}

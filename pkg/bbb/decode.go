@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
 
 // response is everything the package reads from a BBB <response>.
@@ -122,9 +121,12 @@ func (p *decoder) countItem() error {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// decodeResponse parses a BBB <response>. Characters XML 1.0 forbids in
+// names and other text are replaced by U+FFFD on the way in (charFilter),
+// so one such meeting name does not make the whole answer unreadable.
 func decodeResponse(body []byte) (*response, error) {
-	body = bytes.TrimPrefix(body, utf8BOM)
-	d := xml.NewDecoder(bytes.NewReader(body))
+	body = utf8Body(body)
+	d := xml.NewDecoder(newCharFilter(bytes.NewReader(body)))
 	d.Strict = true
 	d.Entity = xml.HTMLEntity // tolerate &nbsp; and friends
 	d.CharsetReader = charsetReader
@@ -540,21 +542,15 @@ func parseInt(b []byte) int64 {
 }
 
 // charsetReader accepts the single-byte encodings an old server or a proxy
-// might declare; encoding/xml handles UTF-8 itself.
+// might declare; encoding/xml handles UTF-8 itself. An ISO-8859-1 body has
+// been converted to UTF-8 before parsing (utf8Body), so it passes through.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(charset) {
 	case "utf-8", "utf8", "us-ascii", "ascii":
 		return input, nil
-	case "iso-8859-1", "iso8859-1", "latin1", "latin-1":
-		b, err := io.ReadAll(input)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 0, len(b)+len(b)/8)
-		for _, c := range b {
-			out = utf8.AppendRune(out, rune(c))
-		}
-		return bytes.NewReader(out), nil
+	}
+	if isLatin1(charset) {
+		return input, nil
 	}
 	return nil, fmt.Errorf("unsupported XML encoding %q", charset)
 }

@@ -194,6 +194,61 @@ func (e *MalformedXMLError) Error() string {
 
 func (e *MalformedXMLError) Unwrap() error { return e.Err }
 
+// RedirectError is a 3xx answer. The client never follows a redirect: the
+// signed call would go (checksum and all, possibly over plain http) to
+// whatever Location names, and that host's answer would be reported as this
+// server's. The administrator fixes the API URL instead.
+type RedirectError struct {
+	Server     string
+	Call       string
+	StatusCode int
+	// Location is where the server redirects to, resolved against the
+	// request URL, without its query and fragment (which may repeat the
+	// checksum); "" when the answer named none or an unparsable one.
+	Location string
+	// Suggested is the API URL the Location implies (Location without the
+	// call name), "" when it cannot tell.
+	Suggested string
+}
+
+func (e *RedirectError) Error() string {
+	p := prefix(e.Server)
+	if e.Location == "" {
+		return fmt.Sprintf("%sHTTP %d %s without a usable Location: redirects are not followed; check the API URL", p, e.StatusCode, http.StatusText(e.StatusCode))
+	}
+	s := fmt.Sprintf("%sthe API redirects (HTTP %d) to %s: redirects are not followed", p, e.StatusCode, e.Location)
+	if e.Suggested != "" {
+		return s + "; set api.url to " + e.Suggested + " if that is the server"
+	}
+	return s + "; check the API URL"
+}
+
+func isRedirect(code int) bool { return code >= 300 && code < 400 && code != http.StatusNotModified }
+
+// redirectError describes a redirect answer without following it.
+func redirectError(server, call string, resp *http.Response) *RedirectError {
+	e := &RedirectError{Server: server, Call: call, StatusCode: resp.StatusCode}
+	loc := resp.Header.Get("Location")
+	if loc == "" || resp.Request == nil || resp.Request.URL == nil {
+		return e
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return e
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery, u.User = "", "", "", false, nil
+	e.Location = u.String()
+	if call == "" {
+		if strings.HasSuffix(u.Path, "/") {
+			e.Suggested = e.Location
+		}
+	} else if base, ok := strings.CutSuffix(u.Path, "/"+call); ok {
+		u.Path, u.RawPath = base+"/", ""
+		e.Suggested = u.String()
+	}
+	return e
+}
+
 // BodyTooLargeError is a body longer than Client.MaxBody.
 type BodyTooLargeError struct {
 	Server string
@@ -344,6 +399,7 @@ func Reason(err error) string {
 		ae *APIError
 		he *HTTPStatusError
 		hp *HTMLPageError
+		re *RedirectError
 		me *MalformedXMLError
 		le *BodyTooLargeError
 		te *TransportError
@@ -368,6 +424,8 @@ func Reason(err error) string {
 		return fmt.Sprintf("HTTP %d %s", he.StatusCode, http.StatusText(he.StatusCode))
 	case errors.As(err, &hp):
 		return "HTML page, not BBB XML"
+	case errors.As(err, &re):
+		return fmt.Sprintf("redirect (HTTP %d), not followed", re.StatusCode)
 	case errors.As(err, &me):
 		return "malformed XML"
 	case errors.As(err, &le):

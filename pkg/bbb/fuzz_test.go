@@ -1,10 +1,13 @@
 package bbb
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzDecodeMeetings checks that no input makes the decoders panic and that
@@ -26,9 +29,26 @@ func FuzzDecodeMeetings(f *testing.F) {
 	f.Add([]byte(`<response><returncode>FAILED</returncode><errors><error><key>k</key><message>m</message></error></errors></response>`))
 	f.Add([]byte(`<?xml version="1.0" encoding="ISO-8859-1"?><response><returncode>SUCCESS</returncode><running>true</running></response>`))
 
+	f.Add([]byte(hostileGetMeetings))
+	f.Add([]byte("<response><returncode>SUCCESS</returncode><meetings><meeting><meetingName>&#x00001b;\x1b&#27</meetingName></meeting></meetings></response>"))
+
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if int64(len(body)) > DefaultMaxBody {
 			t.Skip()
+		}
+		// The character filter: nothing XML forbids survives it, reading
+		// one byte at a time changes nothing, and a body without anything
+		// to repair passes byte for byte.
+		in := utf8Body(body)
+		out := filterAll(t, bytes.NewReader(in))
+		checkFiltered(t, out)
+		if one := filterAll(t, iotest.OneByteReader(bytes.NewReader(in))); !bytes.Equal(one, out) {
+			t.Fatalf("one byte at a time: %q, at once: %q", one, out)
+		}
+		if !bytes.Contains(in, []byte("&#")) && utf8.Valid(in) && !bytes.ContainsFunc(in, func(r rune) bool {
+			return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+		}) && !bytes.Equal(in, out) {
+			t.Fatalf("clean body changed: %q -> %q", in, out)
 		}
 		ms, err := DecodeMeetings(body)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -165,6 +166,9 @@ type Config struct {
 	// Schedule is the schedules with their targets resolved and the
 	// holidays (nil when the config has no schedules).
 	Schedule *schedule.Schedule `json:"-"`
+	// Warnings are problems that do not stop the config from loading
+	// (e.g. a plain http API URL); `config validate` shows them.
+	Warnings ConfigErrors `json:"-"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -218,14 +222,21 @@ var (
 	lineRe  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 )
 
+// SearchEnv is what the config search reads from the environment; the
+// caller reads it (the package reads no environment variables for it).
+type SearchEnv struct {
+	Config        string // $BBBFLEET_CONFIG
+	XDGConfigHome string // $XDG_CONFIG_HOME
+}
+
 // SearchPaths lists where a config is looked for, in order, after --config.
-func SearchPaths() []string {
+func SearchPaths(env SearchEnv) []string {
 	var ps []string
-	if v := os.Getenv("BBBFLEET_CONFIG"); v != "" {
+	if v := env.Config; v != "" {
 		ps = append(ps, ExpandHome(v))
 	}
 	ps = append(ps, "bbbfleet.yaml")
-	xdg := os.Getenv("XDG_CONFIG_HOME")
+	xdg := env.XDGConfigHome
 	if xdg == "" {
 		if h, err := os.UserHomeDir(); err == nil {
 			xdg = filepath.Join(h, ".config")
@@ -239,11 +250,11 @@ func SearchPaths() []string {
 
 // Find returns the config path to use: explicit if set, else the first of
 // SearchPaths that exists.
-func Find(explicit string) (string, error) {
+func Find(explicit string, env SearchEnv) (string, error) {
 	if explicit != "" {
 		return ExpandHome(explicit), nil
 	}
-	ps := SearchPaths()
+	ps := SearchPaths(env)
 	for _, p := range ps {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
@@ -263,15 +274,31 @@ func ExpandHome(p string) string {
 }
 
 // Load reads, decodes and validates the config at path.
+// A config owned by another user than the current one or root, or that
+// group or others can write, is refused with an *UntrustedFileError.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		var ue *UntrustedFileError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return nil, &NotFoundError{Searched: []string{path}}
+		case errors.As(err, &ue):
+			return nil, err
 		}
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
 	return Parse(path, data)
+}
+
+// readConfig reads the config file once it is known to be trusted.
+func readConfig(path string) ([]byte, error) {
+	f, _, err := openTrusted("config", path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // Parse decodes and validates config bytes; path is used in messages and to
@@ -298,6 +325,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if len(v.errs) > 0 {
 		return nil, v.errs
 	}
+	cfg.Warnings = v.warns
 	return cfg, nil
 }
 
@@ -397,9 +425,14 @@ func friendlyYAML(m string) string {
 }
 
 type validator struct {
-	file string
-	root *yaml.Node
-	errs ConfigErrors
+	file  string
+	root  *yaml.Node
+	errs  ConfigErrors
+	warns ConfigErrors
+}
+
+func (v *validator) warnf(line int, format string, args ...any) {
+	v.warns = append(v.warns, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) errf(line int, format string, args ...any) {
@@ -543,6 +576,9 @@ func (v *validator) settings(s *Settings, path ...any) {
 			v.errf(at("api", "url"), "api url %q must start with https:// or http://", s.API.URL)
 		} else if !strings.HasSuffix(s.API.URL, "/") {
 			s.API.URL += "/"
+		}
+		if strings.HasPrefix(s.API.URL, "http://") {
+			v.warnf(at("api", "url"), "api url %q is plain http: signed API calls (whose checksums can be replayed) and their answers cross the network unencrypted; use https://", s.API.URL)
 		}
 	}
 	if s.Capacity.Participants < 0 {

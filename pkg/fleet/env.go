@@ -23,6 +23,9 @@ type Env struct {
 	Trace func(server, command string)
 	// SSHConfigFile overrides ~/.ssh/config ("none" disables it).
 	SSHConfigFile string
+	// OnHostKeyRecorded, when set, is told each host key that accept-new
+	// records during the run (from the dialling goroutine).
+	OnHostKeyRecorded func(ssh.RecordedHostKey)
 
 	mu     sync.Mutex
 	closed bool
@@ -31,6 +34,8 @@ type Env struct {
 	running sync.WaitGroup
 	conns   map[string]*conn
 	https   map[string]*http.Client
+	// recorded lists the host keys accept-new recorded, in order.
+	recorded []ssh.RecordedHostKey
 }
 
 // conn is one server's connection; c and err are set, under Env.mu,
@@ -51,7 +56,28 @@ func NewEnv(cfg *Config, secrets *Secrets, opts RunOptions) *Env {
 }
 
 // SSHConfig maps a server's settings to the SSH layer's.
-func (e *Env) SSHConfig(s Server) ssh.Config { return SSHConfig(s, e.SSHConfigFile) }
+func (e *Env) SSHConfig(s Server) ssh.Config {
+	c := SSHConfig(s, e.SSHConfigFile)
+	c.OnHostKeyRecorded = e.hostKeyRecorded
+	return c
+}
+
+func (e *Env) hostKeyRecorded(r ssh.RecordedHostKey) {
+	e.mu.Lock()
+	e.recorded = append(e.recorded, r)
+	e.mu.Unlock()
+	if e.OnHostKeyRecorded != nil {
+		e.OnHostKeyRecorded(r)
+	}
+}
+
+// HostKeysRecorded returns the host keys accept-new recorded so far in
+// this run, in the order they were recorded.
+func (e *Env) HostKeysRecorded() []ssh.RecordedHostKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]ssh.RecordedHostKey(nil), e.recorded...)
+}
 
 // SSHConfig maps a server's settings to the SSH layer's; sshConfigFile
 // overrides ~/.ssh/config ("none" disables it).

@@ -30,13 +30,25 @@ type Secrets struct {
 }
 
 // LoadSecrets reads the secrets file. A missing file is an empty set; a file
-// that group or others may read is refused.
+// that group or others may read is refused, and so is one owned by another
+// user than the current one or root (an *UntrustedFileError).
 func LoadSecrets(path string) (*Secrets, error) {
 	s := &Secrets{Path: path, values: map[string]string{}}
-	fi, err := os.Stat(path)
+	if err := checkLink("secrets file", path); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return s, nil
 	}
+	if errors.Is(err, os.ErrPermission) {
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v (run bbbfleet as the user that owns it)", errors.Unwrap(err))}
+	}
+	if err != nil {
+		return nil, &ConfigError{File: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
@@ -46,9 +58,12 @@ func LoadSecrets(path string) (*Secrets, error) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("secrets file has mode %04o: group or others can read it; run `chmod 600 %s`", fi.Mode().Perm(), path)}
 	}
-	data, err := os.ReadFile(path)
+	if err := checkTrusted("secrets file", path, fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v (run bbbfleet as the user that owns it)", errors.Unwrap(err))}
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v", err)}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return s, nil

@@ -78,6 +78,10 @@ type Config struct {
 	SSHConfigFile string
 	// NoAgent skips ssh-agent even when SSH_AUTH_SOCK is set.
 	NoAgent bool
+	// OnHostKeyRecorded, when set, is told each host key accept-new adds
+	// to known_hosts (once per key, also when dials run in parallel); the
+	// package itself prints nothing. It may be called from any goroutine.
+	OnHostKeyRecorded func(RecordedHostKey)
 }
 
 // endpoint is one fully resolved SSH hop.

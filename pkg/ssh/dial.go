@@ -95,6 +95,7 @@ func dial(ctx context.Context, cfg Config, pool *JumpPool) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: ssh: %w", r.name, err)
 	}
+	hk.onRecord = cfg.OnHostKeyRecorded
 	var jumps []*gossh.Client
 	closeJumps := func() {
 		for i := len(jumps) - 1; i >= 0; i-- {

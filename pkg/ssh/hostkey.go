@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -32,6 +34,22 @@ type hostKeys struct {
 	policy  string
 	cb      gossh.HostKeyCallback // nil when no file exists yet
 	skipped []string              // file:line of each unparsable line, skipped
+	// onRecord is told each key accept-new recorded (Config.OnHostKeyRecorded).
+	onRecord func(RecordedHostKey)
+}
+
+// RecordedHostKey is a host key that accept-new added to known_hosts.
+type RecordedHostKey struct {
+	// Name is the server's name (Config.Name).
+	Name string
+	// Addr is the host:port dialled (a jump host's for a jump hop).
+	Addr string
+	// KnownAs is what known_hosts lists the key under (lower-cased host
+	// name and port, or HostKeyAlias).
+	KnownAs     string
+	Type        string // e.g. ssh-ed25519
+	Fingerprint string // SHA256:...
+	File        string // the known_hosts file written
 }
 
 // loadHostKeys reads the user's known_hosts files and the system-wide
@@ -355,8 +373,13 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 					name, fp, addr, re.Revoked.Filename, re.Revoked.Line)}
 		case errors.As(err, &ke) && len(ke.Want) == 0:
 			if hk.policy == PolicyAcceptNew {
-				if err := hk.record(name, ep, key); err != nil {
+				recorded, err := hk.record(name, ep, key)
+				if err != nil {
 					return err
+				}
+				if recorded && hk.onRecord != nil {
+					hk.onRecord(RecordedHostKey{Name: name, Addr: ep.addr(), KnownAs: knownhosts.Normalize(addr), Type: key.Type(),
+						Fingerprint: fp, File: hk.files[0]})
 				}
 				return nil
 			}
@@ -370,9 +393,10 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 			}
 			return &HostKeyError{Name: name, Addr: addr, Fingerprint: fp, Unknown: true,
 				msg: fmt.Sprintf("%s: ssh: host %s is not in %s (%s key %s); "+
-					"after checking the fingerprint with the server's administrator, trust it with: "+
-					"%s >> %s   (or set host_key_policy: accept-new to record new hosts on first contact)%s",
-					name, addr, tildePath(hk.files[0]), key.Type(), fp, scan, tildePath(hk.files[0]), hk.skippedNote())}
+					"compare that fingerprint out of band first, e.g. on the server's console: ssh-keygen -lf %s; "+
+					"if it matches, trust it with: %s >> %s   (ssh-keyscan itself trusts whatever answers, as "+
+					"host_key_policy: accept-new does when it records new hosts on first contact)%s",
+					name, addr, tildePath(hk.files[0]), key.Type(), fp, hostKeyPubFile(key.Type()), scan, tildePath(hk.files[0]), hk.skippedNote())}
 		case errors.As(err, &ke):
 			var where []string
 			sameType := false
@@ -398,6 +422,20 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 	}
 }
 
+// hostKeyPubFile is where OpenSSH's sshd keeps the public host key of a
+// type, for comparing a fingerprint on the server itself.
+func hostKeyPubFile(keyType string) string {
+	switch {
+	case strings.Contains(keyType, "ed25519"):
+		return "/etc/ssh/ssh_host_ed25519_key.pub"
+	case strings.Contains(keyType, "ecdsa"):
+		return "/etc/ssh/ssh_host_ecdsa_key.pub"
+	case strings.Contains(keyType, "rsa"):
+		return "/etc/ssh/ssh_host_rsa_key.pub"
+	}
+	return "/etc/ssh/ssh_host_*_key.pub"
+}
+
 // skippedNote mentions the unparsable known_hosts lines that were
 // skipped: one of them may have been meant for an unknown host.
 func (hk *hostKeys) skippedNote() string {
@@ -421,44 +459,46 @@ func (hk *hostKeys) skippedNote() string {
 // them across processes.
 var knownHostsMu sync.Mutex
 
-// record appends key for addr to the first known_hosts file (accept-new).
-// Under the lock it re-reads the file: a parallel dial may have recorded
-// the same key already, or (refused) a different one.
-func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error {
+// record appends key for addr to the first known_hosts file (accept-new)
+// and reports whether it did. Under the lock it re-reads the file: a
+// parallel dial may have recorded the same key already (false, no error),
+// or (refused) a different one.
+func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) (bool, error) {
 	addr := ep.hostKeyAddr()
 	file := hk.files[0]
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
+		return false, fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
-	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openKnownHostsForAppend(file)
 	if err != nil {
-		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
+		return false, fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
 	defer f.Close()
 	if err := flock.LockTimeout(f, true, 5*time.Second); err != nil {
-		return fmt.Errorf("%s: ssh: locking %s: %w", name, file, err)
+		return false, fmt.Errorf("%s: ssh: locking %s: %w", name, file, err)
 	}
 	defer flock.Unlock(f)
 
-	// Re-check against the current content.
-	data, err := os.ReadFile(file)
+	// Re-check against the current content (of the file opened, whatever
+	// happens to the path meanwhile).
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<40))
 	if err != nil {
-		return fmt.Errorf("%s: ssh: recording host key: %w", name, err)
+		return false, fmt.Errorf("%s: ssh: recording host key: %w", name, err)
 	}
 	if len(data) > 0 {
 		fresh := &hostKeys{files: hk.files, policy: PolicyStrict}
 		// Parse what is on disk now, for this file only.
 		cb, _, err := readKnownHosts([]khFile{{name: file}})
 		if err != nil {
-			return fmt.Errorf("%s: ssh: %w", name, err)
+			return false, fmt.Errorf("%s: ssh: %w", name, err)
 		}
 		fresh.cb = cb
 		if err := fresh.callback(name, ep)(addr, fakeAddr(addr), key); err == nil {
-			return nil // recorded meanwhile
+			return false, nil // recorded meanwhile
 		} else if hke, ok := err.(*HostKeyError); !ok || !hke.Unknown {
-			return err
+			return false, err
 		}
 	}
 	line := knownhosts.Line([]string{addr}, key) + "\n"
@@ -466,9 +506,55 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) error 
 		line = "\n" + line
 	}
 	if _, err := f.WriteString(line); err != nil {
-		return fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
+		return false, fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
 	}
-	return f.Sync()
+	if err := f.Sync(); err != nil {
+		return false, fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
+	}
+	return true, nil
+}
+
+// openKnownHostsForAppend opens the known_hosts file accept-new writes to,
+// creating it (0600) when missing. Like ssh(1) with its own config file
+// ("Bad owner or permissions"), it writes only to a file that the user
+// running bbbfleet or root owns and that neither group nor others can
+// write, and it follows a symbolic link only when that user or root owns
+// the link: a link or file another user planted (in a shared or
+// misconfigured directory) could otherwise make a privileged run append
+// to, or create, any file. Reading known_hosts is not restricted, as with
+// ssh(1).
+func openKnownHostsForAppend(file string) (*os.File, error) {
+	self := os.Geteuid()
+	trusted := func(uid int) bool { return uid == self || uid == 0 }
+	flags := os.O_RDWR | os.O_CREATE | os.O_APPEND
+	if li, err := os.Lstat(file); err == nil && li.Mode()&os.ModeSymlink != 0 {
+		if uid, ok := fileOwner(li); ok && !trusted(uid) {
+			return nil, fmt.Errorf("%s is a symbolic link owned by uid %d, not by you or root: refusing to write through it", file, uid)
+		}
+	} else {
+		flags |= oNoFollow // no link now: none may appear before the open
+	}
+	f, err := os.OpenFile(file, flags, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s became a symbolic link while it was opened: refusing to write through it", file)
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", file)
+	}
+	if uid, ok := fileOwner(fi); ok && (!trusted(uid) || fi.Mode().Perm()&0o022 != 0) {
+		f.Close()
+		return nil, fmt.Errorf("%s is owned by uid %d with mode %04o: it must be owned by you or root and writable by its owner only (chown, chmod go-w)", file, uid, fi.Mode().Perm())
+	}
+	return f, nil
 }
 
 type fakeAddr string

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package cmd
+
+const oNoFollow = 0
