@@ -106,9 +106,19 @@ func Quote(argv []string) string {
 	return strings.Join(words, " ")
 }
 
-// commandLine builds the remote command line for cmd.
-func (c *Client) commandLine(cmd Command) (string, error) {
-	sudo := cmd.Sudo && c.user != "root"
+// SudoArgv returns argv run as root through "sudo -n --": -n makes sudo
+// fail at once instead of waiting for a password nobody can type.
+func SudoArgv(argv []string) []string {
+	return append([]string{"sudo", "-n", "--"}, argv...)
+}
+
+// CommandLine returns the remote command line that runs cmd for the login
+// user: what Run sends, and what --verbose and --dry-run show. It is the
+// one place a sudo command line is built: with cmd.Sudo and a user other
+// than root, Argv becomes "sudo -n -- ARGV" and Script becomes
+// "sudo -n -- sh -c SCRIPT", every word quoted with Quote.
+func CommandLine(cmd Command, user string) (string, error) {
+	sudo := cmd.Sudo && user != "root"
 	switch {
 	case len(cmd.Argv) > 0 && cmd.Script != "":
 		return "", errors.New("command has both Argv and Script")
@@ -123,7 +133,7 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 		}
 		argv := cmd.Argv
 		if sudo {
-			argv = append([]string{"sudo", "-n", "--"}, argv...)
+			argv = SudoArgv(argv)
 		}
 		return Quote(argv), nil
 	case cmd.Script != "":
@@ -131,13 +141,16 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 			return "", errors.New("script contains a NUL byte")
 		}
 		if sudo {
-			return Quote([]string{"sudo", "-n", "--", "sh", "-c", cmd.Script}), nil
+			return Quote(SudoArgv([]string{"sh", "-c", cmd.Script})), nil
 		}
 		return cmd.Script, nil
 	default:
 		return "", errors.New("empty command")
 	}
 }
+
+// commandLine builds the remote command line for cmd.
+func (c *Client) commandLine(cmd Command) (string, error) { return CommandLine(cmd, c.user) }
 
 // Run runs cmd in a new session on the connection and waits for it.
 //
@@ -264,7 +277,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	select {
 	case werr = <-done:
 	case <-ctx.Done():
-		c.stop(sess, done)
+		c.stop(sess, done, cmd.Sudo && c.user != "root")
 		res.output(&outBuf, &errBuf)
 		res.Duration = time.Since(start)
 		return res, ctxErr()
@@ -294,7 +307,25 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 
 // stop ends the command of a cancelled Run and closes its session (see
 // Run); done receives the result of sess.Wait.
-func (c *Client) stop(sess *gossh.Session, done <-chan error) {
+//
+// With sudo (the command runs as root under a non-root login) the cleanup
+// comes first, through sudo: the login user's SIGTERM reaches only sudo,
+// which relays it to the command alone, so the command's children would
+// outlive it, orphaned. Signals follow when the command still runs (sudo
+// refused the cleanup's sh, or other Runs are active).
+func (c *Client) stop(sess *gossh.Session, done <-chan error, sudo bool) {
+	if sudo && c.beginCleanup() {
+		c.cleanup(true)
+		c.endCleanup()
+		t := time.NewTimer(termGrace)
+		select {
+		case <-done:
+			t.Stop()
+			sess.Close()
+			return
+		case <-t.C:
+		}
+	}
 	ended := false
 	answer := signal(sess, gossh.SIGTERM)
 	if answer == signalRefused {
@@ -316,7 +347,7 @@ func (c *Client) stop(sess *gossh.Session, done <-chan error) {
 	}
 	sess.Close()
 	if answer == signalRefused && !ended && c.beginCleanup() {
-		c.cleanup()
+		c.cleanup(false)
 		c.endCleanup()
 	}
 	// Let Wait and the output copies finish. A healthy server closes the
