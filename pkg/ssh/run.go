@@ -160,29 +160,40 @@ func (c *Client) commandLine(cmd Command) (string, error) { return CommandLine(c
 // about a second, at most about three) the output so far with an error
 // wrapping ctx.Err(). The session is always closed. Stopping the command:
 //
-//   - The session is sent SIGTERM as a signal request with want-reply set,
-//     so sshd says whether it delivered it. When it did (non-root logins;
-//     with Sudo, sudo relays it to the command it runs as root, which the
-//     login user's SIGKILL could not reach), SIGKILL follows 250 ms later
-//     if the command still runs, and the session is closed.
+//   - With Sudo under a non-root login, the command runs as root: the
+//     login user's signals reach sudo, which relays them to the command
+//     alone, so its children would run on. If this Run is the only one
+//     active on the Client, one new session runs a constant, trusted sh
+//     script (cleanupScript) through sudo first, which ends every process
+//     of the connection's other sessions (see below); signals follow only
+//     if the command still runs 250 ms later.
+//   - Otherwise the session is sent SIGTERM as a signal request with
+//     want-reply set, so sshd says whether it delivered it. When it did
+//     (non-root logins: sshd signals the session's process group), SIGKILL
+//     follows 250 ms later if the command still runs, and the session is
+//     closed.
 //   - When sshd refuses it — OpenSSH up to at least 9.2 refuses session
 //     signals for root logins ("session signalling requires privilege
 //     separation") and for ForceCommand sessions — the session is closed
 //     and, if this Run is the only one active on the Client, one new
-//     session on the same connection runs a constant, trusted sh script
-//     (cleanupScript) that sends SIGTERM, then 200 ms later SIGKILL, to
-//     the process group of every other session of the connection: each
-//     session's shell is a child of the per-connection sshd process (the
-//     script's $PPID) and leads its own process group. The command line of
-//     the cancelled command itself is unchanged. New Runs on the Client
-//     wait while the cleanup runs; it is bounded by 2 s and best-effort
-//     (its errors are ignored). It is skipped when other Runs are active,
-//     since it would kill their commands too: those cancelled commands are
-//     then left to the refused signals, and run on until they end or write
-//     to their closed output. Behind a ForceCommand the script reaches the
-//     forced command, not a shell, and does nothing unless that command
-//     runs it with sh as a direct child of sshd. Processes that left the
-//     session's process group (setsid, daemons) are not reached.
+//     session on the same connection runs cleanupScript as the login
+//     user. The script finds the connection's sshd process (the parent of
+//     its own session's leader; it does nothing unless that is sshd) and
+//     ends, SIGSTOP, SIGTERM, SIGCONT and 200 ms later SIGKILL, every
+//     process of every other session of the connection (each session's
+//     first process is a child of that sshd process and leads its own
+//     session): by session id and by descent, found before the first
+//     signal, so orphans are reached too. Behind a ForceCommand that runs
+//     the command through a shell of the same session the script runs
+//     the same way and reaches the forced commands and all they started.
+//     The command line of the cancelled command itself is unchanged. New
+//     Runs on the Client wait while the cleanup runs; it is bounded by 2 s
+//     and best-effort (its errors are ignored). It is skipped when other
+//     Runs are active, since it would kill their commands too: those
+//     cancelled commands are then left to the refused signals, and run on
+//     until they end or write to their closed output. Processes that left
+//     the session (setsid, daemons) and are no longer descendants of it
+//     are not reached.
 //   - When sshd does not answer within 500 ms, SIGKILL is sent 250 ms
 //     later and the session is closed, as for a delivered SIGTERM.
 func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
