@@ -1,7 +1,11 @@
 package cmd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
+	"os/user"
+	"strconv"
 	"syscall"
 )
 
@@ -11,4 +15,18 @@ func fileUID(st os.FileInfo) int {
 		return int(s.Uid)
 	}
 	return -1
+}
+
+// fileOwner is the user name owning a file.
+func fileOwner(st os.FileInfo) string {
+	u, err := user.LookupId(strconv.Itoa(fileUID(st)))
+	if err != nil {
+		return "?"
+	}
+	return u.Username
+}
+
+func sha256hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }
