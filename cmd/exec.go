@@ -133,7 +133,7 @@ EXIT STATUS
 	cmd.Flags().BoolVar(&opts.Stream, "stream", false, "print output lines live, prefixed with the server name")
 	cmd.Flags().BoolVar(&opts.Raw, "raw", false, "show the servers' output bytes unchanged (no escaping of control characters)")
 	cmd.Flags().BoolVarP(&opts.NoStdin, "no-stdin", "n", false, "send no standard input to the servers")
-	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "roll through the servers N at a time, batch after batch")
+	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "roll through the servers `N` at a time, batch after batch")
 	cmd.Flags().BoolVar(&opts.StopOnError, "stop-on-error", false, "with --batch: stop after the first batch with a failure")
 	return cmd
 }
