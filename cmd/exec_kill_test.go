@@ -95,11 +95,17 @@ func TestExecCtrlCEndsSudoTree(t *testing.T) {
 	if !sshtest.Poll(10*time.Second, func() bool { return len(sshtest.Processes("sleep", secs)) == 2 }) {
 		t.Fatalf("remote sleeps: %v, want 2", sshtest.Processes("sleep", secs))
 	}
+	time.Sleep(200 * time.Millisecond) // "start" is on its way
 	cancel()
 	select {
 	case code := <-done:
 		if code != ExitInterrupted {
 			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+		// What arrived before Ctrl-C is shown.
+		hd, b := headers(out.String()), blocks(out.String())
+		if len(hd) != 2 || !strings.HasPrefix(hd[0], "── h1 (interrupted, ") || b["h1"] != "start\n" || b["h2"] != "start\n" {
+			t.Errorf("output after Ctrl-C:\n%s", out)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("exec did not return within 5s of Ctrl-C")

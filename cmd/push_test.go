@@ -78,7 +78,15 @@ func TestPush(t *testing.T) {
 			if b, _ := os.ReadFile(remote); string(b) != "a=1\n" {
 				t.Errorf("the dry run wrote %q", b)
 			}
-			out, errOut, _ := run(t, cfg, append([]string{"--dry-run", "push", "h1", local, remote}, sudo...)...)
+			fresh := filepath.Join(dir, "new.conf")
+			out, errOut, code := run(t, cfg, append([]string{"--dry-run", "-o", "json", "push", "h1", local, fresh}, sudo...)...)
+			if code != 0 || !strings.Contains(out, `"status": "would-create"`) {
+				t.Errorf("dry run of a new file: exit %d\n%s%s", code, out, errOut)
+			}
+			if _, err := os.Lstat(fresh); !os.IsNotExist(err) {
+				t.Errorf("the dry run created %s: %v", fresh, err)
+			}
+			out, errOut, _ = run(t, cfg, append([]string{"--dry-run", "push", "h1", local, remote}, sudo...)...)
 			if !strings.Contains(out, "would-change") || !strings.Contains(errOut, "dry run: 1 of 1 servers would change; nothing written") {
 				t.Errorf("dry run, TSV:\n%s%s", out, errOut)
 			}
