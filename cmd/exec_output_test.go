@@ -284,3 +284,34 @@ func TestExecCtrlCKeepsArrivedResults(t *testing.T) {
 		noneLeft(t, secs, "Ctrl-C")
 	}
 }
+
+// The JSON array written one server at a time is byte for byte what
+// ui.IO.JSON writes for the whole slice.
+func TestExecJSONStreamedSameAsWhole(t *testing.T) {
+	st := 3
+	js := []execJSON{
+		{Server: "bbb1", OK: true, Status: "ok", ExitStatus: &st, Stdout: "a <b> & \x00\n", DurationMS: 1.5},
+		{Server: "bbb2", Status: "failed", Error: "bbb2: boom \u2028"},
+	}
+	var whole, streamed, e bytes.Buffer
+	if err := ui.Test(&whole, &e).JSON(js); err != nil {
+		t.Fatal(err)
+	}
+	app := &App{IO: ui.Test(&streamed, &e), ctx: context.Background()}
+	v := &execView{app: app, format: "json"}
+	for _, j := range js {
+		if err := v.jsonItem(j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.finish()
+	if streamed.String() != whole.String() {
+		t.Errorf("streamed:\n%s\nwhole:\n%s", streamed.String(), whole.String())
+	}
+	streamed.Reset()
+	v = &execView{app: app, format: "json"}
+	v.finish()
+	if streamed.String() != "[]\n" {
+		t.Errorf("no servers: %q", streamed.String())
+	}
+}
