@@ -119,7 +119,20 @@ func TestExecCtrlCEndsSudoTree(t *testing.T) {
 func TestExecTimeoutEndsForceCommandTree(t *testing.T) {
 	const user = "bbbfleet-test"
 	sshtest.EnsureUser(t, user)
-	f := testfleet.Start(t, testfleet.Options{N: 2, User: user})
+	for _, login := range []string{user, "root"} {
+		if login == "root" && !sshtest.IsRoot() {
+			continue
+		}
+		t.Run(login, func(t *testing.T) { testForceCommandTree(t, login) })
+	}
+}
+
+func testForceCommandTree(t *testing.T, login string) {
+	opts := testfleet.Options{N: 2}
+	if login != "root" {
+		opts.User = login
+	}
+	f := testfleet.Start(t, opts)
 	if _, _, code := run(t, f.Config, "exec", "all", "--", "true"); code != 0 {
 		t.Fatal("warm-up failed")
 	}
