@@ -114,8 +114,9 @@ func TestExecCtrlCEndsSudoTree(t *testing.T) {
 }
 
 // Behind a ForceCommand (the test fleet's bbbsim, which runs what it does
-// not emulate for real), through sudo by a non-root login, a timed-out
-// command ends with everything it started; its output so far is kept.
+// not emulate for real), for a root login and a non-root one with and
+// without sudo, a timed-out command ends with everything it started; its
+// output so far is kept.
 func TestExecTimeoutEndsForceCommandTree(t *testing.T) {
 	const user = "bbbfleet-test"
 	sshtest.EnsureUser(t, user)

@@ -18,8 +18,8 @@ func init() { extraCommands = append(extraCommands, newPushCmd) }
 type pushJSON struct {
 	Server string `json:"server"`
 	OK     bool   `json:"ok"`
-	// Status is created, changed, unchanged, would-create, would-change
-	// or failed.
+	// Status is created, changed, unchanged, would-create, would-change,
+	// failed or interrupted.
 	Status  string   `json:"status"`
 	Changed bool     `json:"changed"`
 	Changes []string `json:"changes"`
@@ -130,14 +130,14 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 	results := fleet.Run(app.Context(), servers, env.Opts, func(ctx context.Context, s fleet.Server) (*fleet.PushResult, error) {
 		return env.Push(ctx, s, spec)
 	})
-	if err := app.Context().Err(); err != nil {
-		return err
-	}
+	// After Ctrl-C the results that arrived are shown too; the others say
+	// interrupted, and the run exits 130.
+	interrupted := app.Context().Err()
 
 	var js []pushJSON
 	failed, changed := 0, 0
 	for _, r := range results {
-		js = append(js, pushItem(r, spec))
+		js = append(js, pushItem(r, spec, interrupted != nil))
 		if r.Err != nil {
 			failed++
 		} else if js[len(js)-1].Changed {
@@ -159,9 +159,12 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 		default:
 			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %d changed, %d unchanged\n", remote, changed, ok-changed)
 		}
-		if failed > 0 {
+		if failed > 0 && interrupted == nil {
 			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s\n", ui.ServersFailed(failed, len(js)))
 		}
+	}
+	if interrupted != nil {
+		return interrupted
 	}
 	if failed > 0 {
 		return silentExit(ExitFailed)
@@ -169,7 +172,7 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 	return nil
 }
 
-func pushItem(r fleet.Result[*fleet.PushResult], spec fleet.PushSpec) pushJSON {
+func pushItem(r fleet.Result[*fleet.PushResult], spec fleet.PushSpec, interrupted bool) pushJSON {
 	j := pushJSON{Server: r.Server.Name, OK: r.Err == nil, Changes: []string{},
 		DurationMS: float64(r.Duration.Microseconds()) / 1000}
 	p := r.Value
@@ -191,6 +194,8 @@ func pushItem(r fleet.Result[*fleet.PushResult], spec fleet.PushSpec) pushJSON {
 		}
 	}
 	switch {
+	case r.Err != nil && interrupted && errors.Is(r.Err, context.Canceled):
+		j.Status, j.Error = "interrupted", r.Server.Name+": interrupted"
 	case r.Err != nil:
 		j.Status, j.Error = "failed", r.Err.Error()
 		var te *fleet.ErrTimeout

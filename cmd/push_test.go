@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 )
@@ -178,5 +180,37 @@ func TestPushRefuses(t *testing.T) {
 	out, _, code = run(t, cfg, "push", "h1", local, filepath.Join(dir, "nodir", "x"))
 	if code != 1 || !strings.Contains(out, "directory "+filepath.Join(dir, "nodir")+" does not exist") {
 		t.Errorf("missing directory: exit %d\n%s", code, out)
+	}
+}
+
+// Ctrl-C shows the servers that were done and marks the others
+// interrupted; exit 130.
+func TestPushCtrlCKeepsResults(t *testing.T) {
+	if !sshtest.IsRoot() {
+		t.Skip("needs root to log in as root")
+	}
+	hs, cfg := plainFleet(t, 2, "root")
+	hs.Hosts[1].Pause() // TCP accepted, no SSH banner: h2 hangs in the dial
+	defer hs.Hosts[1].Resume()
+	local := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(local, []byte("x\n"), 0o644)
+	remote := filepath.Join(t.TempDir(), "f")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, out, errOut := runAsync(t, ctx, cfg, "-o", "json", "push", "all", local, remote)
+	if !sshtest.Poll(10*time.Second, func() bool { _, err := os.Stat(remote); return err == nil }) {
+		t.Fatal("h1 did not write the file")
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	select {
+	case code := <-done:
+		var res []pushJSON
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil || code != ExitInterrupted || len(res) != 2 ||
+			res[0].Status != "created" || res[1].Status != "interrupted" {
+			t.Errorf("exit %d %v\n%s%s", code, err, out, errOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("push did not return after Ctrl-C")
 	}
 }
