@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 	"github.com/bbbfleet/bbbfleet/internal/testfleet"
@@ -124,4 +126,50 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A stdin that stays open is announced (exec waits for its end before it
+// runs anything), and what arrives by then is sent.
+func TestExecSaysItWaitsForStdin(t *testing.T) {
+	f := testfleet.Start(t, testfleet.Options{N: 1})
+	r, w := io.Pipe()
+	var out, errOut syncBuffer
+	o := ui.Test(&out, &errOut)
+	o.In = r
+	done := make(chan int, 1)
+	go func() { done <- runIO(t, f.Config, o, "exec", "-o", "json", "all", "--", "cat") }()
+	if !sshtest.Poll(10*time.Second, func() bool { return strings.Contains(errOut.String(), "reading stdin to send to the servers") }) {
+		t.Fatalf("no notice: %q", errOut.String())
+	}
+	if n := f.Hosts[0].SSH.Connections(); n != 0 {
+		t.Errorf("%d connections before stdin ended", n)
+	}
+	io.WriteString(w, "late\n")
+	w.Close()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), `"stdout": "late\n"`) {
+			t.Errorf("exit %d\n%s%s", code, out.String(), errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("exec did not finish after stdin ended")
+	}
 }
