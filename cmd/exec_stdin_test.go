@@ -155,7 +155,11 @@ func TestExecSaysItWaitsForStdin(t *testing.T) {
 	o := ui.Test(&out, &errOut)
 	o.In = r
 	done := make(chan int, 1)
-	go func() { done <- runIO(t, f.Config, o, "exec", "-o", "json", "all", "--", "cat") }()
+	t.Setenv("BBBFLEET_SSH_CONFIG", "none")
+	t.Setenv("SSH_AUTH_SOCK", "")
+	go func() {
+		done <- Run(context.Background(), []string{"-c", f.Config, "exec", "-o", "json", "all", "--", "cat"}, o)
+	}()
 	if !sshtest.Poll(10*time.Second, func() bool { return strings.Contains(errOut.String(), "reading stdin to send to the servers") }) {
 		t.Fatalf("no notice: %q", errOut.String())
 	}
