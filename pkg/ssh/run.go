@@ -157,7 +157,7 @@ func (c *Client) commandLine(cmd Command) (string, error) { return CommandLine(c
 // A non-zero exit returns the Result and an *ExitError.
 //
 // When ctx ends first, Run stops the remote command and returns (within
-// about a second, at most about three) the output so far with an error
+// about a second, at most about four) the output so far with an error
 // wrapping ctx.Err(). The session is always closed. Stopping the command:
 //
 //   - With Sudo under a non-root login, the command runs as root: the
