@@ -224,7 +224,9 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 		}
 		fmt.Fprintf(out, "\n%s %s\n", app.IO.Paint(ui.Faint, fmt.Sprintf("▸ %d/%d", i+1, len(steps))), s.why)
 		fmt.Fprintf(out, "%s\n", app.IO.Bold("$ bbbfleet "+quoteArgs(s.args)))
-		sub := &ui.IO{In: app.IO.In, Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color}
+		// The tour's commands read no input (exec would send on whatever
+		// stdin holds, and wait for it to end).
+		sub := &ui.IO{In: strings.NewReader(""), Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color}
 		start := time.Now()
 		code := runWithEnv(ctx, append([]string{"-c", f.Config}, s.args...), sub, env)
 		if app.Verbose {

@@ -1,13 +1,11 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,22 +37,6 @@ func TestExecTimeoutIsReported(t *testing.T) {
 	}
 	if len(res) != 1 || res[0].OK || res[0].ExitStatus != nil || !strings.Contains(res[0].Error, "not done within 1s") {
 		t.Errorf("json: %s", out)
-	}
-}
-
-func TestLineWriterBoundsPartialLines(t *testing.T) {
-	var mu sync.Mutex
-	var out bytes.Buffer
-	w := &lineWriter{mu: &mu, w: &out, prefix: "s | "}
-	w.Write([]byte("one\ntw"))
-	w.Write([]byte("o\n"))
-	if out.String() != "s | one\ns | two\n" {
-		t.Fatalf("%q", out.String())
-	}
-	out.Reset()
-	w.Write(bytes.Repeat([]byte("x"), maxStreamLine+10))
-	if out.Len() < maxStreamLine || w.buf.Len() != 0 {
-		t.Fatalf("a long partial line was held back: wrote %d, kept %d", out.Len(), w.buf.Len())
 	}
 }
 

@@ -261,7 +261,7 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 				}
 			}
 			app.listFailures(names, msgs)
-			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %d of %d servers failed; the totals are partial\n", rep.Total.ServersFailed, len(rep.Servers))
+			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s; the totals are partial\n", ui.ServersFailed(rep.Total.ServersFailed, len(rep.Servers)))
 		}
 		return silentExit(ExitFailed)
 	}

@@ -198,7 +198,7 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: no secret to write; %s left as it was\n", path)
 		}
 		if failed > 0 {
-			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %d of %d servers failed\n", failed, len(fs))
+			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s\n", ui.ServersFailed(failed, len(fs)))
 		}
 	}
 	if failed > 0 {

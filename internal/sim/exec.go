@@ -194,6 +194,15 @@ func (h *Host) callHandler(ctx context.Context, args []string) ([]string, error)
 		}
 		return out, nil
 	}
+	// kill is a builtin the interpreter does not implement ("unsupported
+	// builtin"); a real server's sh has it. With real programs allowed,
+	// the real kill(1) stands in for it (the cancel cleanup of bbbfleet's
+	// SSH layer signals processes with it).
+	if len(args) > 0 && args[0] == "kill" && h.opts.FallbackToRealExec {
+		if p, err := exec.LookPath("kill"); err == nil {
+			return append([]string{p}, args[1:]...), nil
+		}
+	}
 	return args, nil
 }
 

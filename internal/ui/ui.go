@@ -20,6 +20,8 @@ type IO struct {
 	ErrOut io.Writer
 	// OutTTY is true when Out is a terminal: tables get borders.
 	OutTTY bool
+	// InTTY is true when In is a terminal (exec then sends no stdin).
+	InTTY bool
 	// Color is true when colour may be used on Out.
 	Color bool
 }
@@ -31,6 +33,7 @@ func System(noColor bool) *IO {
 	return &IO{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		OutTTY: tty,
+		InTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		Color:  tty && !noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
 	}
 }

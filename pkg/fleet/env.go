@@ -153,18 +153,10 @@ func (e *Env) Remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Resul
 		return nil, err
 	}
 	if e.Trace != nil {
-		line := cmd.Script
-		if line == "" {
-			line = ssh.Quote(cmd.Argv)
+		// A command Run refuses (empty, NUL byte) is not shown: Run says why.
+		if line, err := ssh.CommandLine(cmd, c.User()); err == nil {
+			e.Trace(s.Name, line)
 		}
-		if cmd.Sudo && c.User() != "root" {
-			if cmd.Script != "" {
-				line = "sudo -n -- sh -c " + ssh.Quote([]string{line})
-			} else {
-				line = "sudo -n -- " + line
-			}
-		}
-		e.Trace(s.Name, line)
 	}
 	return c.Run(ctx, cmd)
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -41,34 +42,104 @@ func (e *ErrTimeout) Error() string {
 // cancelled (Ctrl-C), servers not yet started are not started and their
 // results carry ctx.Err().
 func Run[T any](ctx context.Context, servers []Server, opts RunOptions, fn func(ctx context.Context, s Server) (T, error)) []Result[T] {
+	return RunRolling(ctx, servers, opts, Rollout{}, fn, nil)
+}
+
+// Rollout makes a run roll through the fleet batch after batch, as
+// Ansible's serial: does.
+type Rollout struct {
+	// Batch is how many servers are worked on per batch; a batch starts
+	// when the one before it has finished. 0 means one batch of all.
+	Batch int
+	// StopOnError ends the rollout after the first batch in which a server
+	// failed: the later servers are not run, their results carry a
+	// *NotRunError.
+	StopOnError bool
+}
+
+// NotRunError is the result of a server a rollout did not run because an
+// earlier batch had a failure (Rollout.StopOnError).
+type NotRunError struct {
+	Server string
+	// Batch is the (1-based) batch that failed; Failed names its failed
+	// servers.
+	Batch  int
+	Failed []string
+}
+
+func (e *NotRunError) Error() string {
+	return fmt.Sprintf("%s: not run: batch %d failed (%s)", e.Server, e.Batch, strings.Join(e.Failed, ", "))
+}
+
+// RunRolling is Run in batches (see Rollout; within a batch at most
+// opts.Parallel at once). each, when set, is called once per server, with
+// its index in servers, as soon as its result is known (from several
+// goroutines at once: it must be safe for that), including servers not
+// started because ctx was cancelled or an earlier batch failed.
+func RunRolling[T any](ctx context.Context, servers []Server, opts RunOptions, roll Rollout, fn func(ctx context.Context, s Server) (T, error), each func(i int, r Result[T])) []Result[T] {
 	par := opts.Parallel
 	if par < 1 {
 		par = 16
 	}
-	results := make([]Result[T], len(servers))
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	for i, s := range servers {
-		results[i].Server = s
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			results[i].Err = ctx.Err()
-			continue
-		}
-		if ctx.Err() != nil { // both were ready: cancellation wins
-			<-sem
-			results[i].Err = ctx.Err()
-			continue
-		}
-		wg.Add(1)
-		go func(i int, s Server) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = runOne(ctx, s, opts.Timeout, fn)
-		}(i, s)
+	batch := roll.Batch
+	if batch < 1 || batch > len(servers) {
+		batch = len(servers)
 	}
-	wg.Wait()
+	results := make([]Result[T], len(servers))
+	done := func(i int) {
+		if each != nil {
+			each(i, results[i])
+		}
+	}
+	sem := make(chan struct{}, par)
+	var stop *NotRunError
+	for b := 0; b*batch < len(servers); b++ {
+		lo, hi := b*batch, min((b+1)*batch, len(servers))
+		var wg sync.WaitGroup
+		for i := lo; i < hi; i++ {
+			s := servers[i]
+			results[i].Server = s
+			if stop != nil {
+				e := *stop
+				e.Server = s.Name
+				results[i].Err = &e
+				done(i)
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i].Err = ctx.Err()
+				done(i)
+				continue
+			}
+			if ctx.Err() != nil { // both were ready: cancellation wins
+				<-sem
+				results[i].Err = ctx.Err()
+				done(i)
+				continue
+			}
+			wg.Add(1)
+			go func(i int, s Server) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				results[i] = runOne(ctx, s, opts.Timeout, fn)
+				done(i)
+			}(i, s)
+		}
+		wg.Wait()
+		if roll.StopOnError && stop == nil {
+			var failed []string
+			for i := lo; i < hi; i++ {
+				if results[i].Err != nil {
+					failed = append(failed, servers[i].Name)
+				}
+			}
+			if len(failed) > 0 {
+				stop = &NotRunError{Batch: b + 1, Failed: failed}
+			}
+		}
+	}
 	return results
 }
 

@@ -63,16 +63,21 @@
 //
 // # Cancelling
 //
-// Cancelling ctx stops the remote command and Run returns promptly (see
-// Run). The session gets SIGTERM, then SIGKILL. OpenSSH (up to at least
-// 9.2) refuses session signals for root logins and for ForceCommand
-// sessions, and says so when asked for a reply. Then, if the cancelled Run
-// was the only one active on the Client, Run opens one more session on the
-// same connection, for at most 2 s, that runs a constant sh script: it
-// sends SIGTERM, then SIGKILL, to the process group of every other session
-// of this connection (each session's shell is a child of the
-// per-connection sshd process, the script's parent, and leads its own
-// process group), and does nothing unless its parent is sshd. New Runs
-// wait for it. With other Runs active it is skipped, as it would kill their
-// commands too; best-effort, its errors are ignored.
+// Cancelling ctx stops the remote command and Run returns promptly, with
+// the output so far (see Run). The session gets SIGTERM, then SIGKILL.
+// OpenSSH (up to at least 9.2) refuses session signals for root logins and
+// for ForceCommand sessions, and says so when asked for a reply; and
+// through sudo a signal reaches only the command itself, not its children.
+// Then, if the cancelled Run was the only one active on the Client, Run
+// opens one more session on the same connection, for at most 2 s, that
+// runs a constant sh script (through sudo for a sudo command, first): it
+// ends every process of every other session of this connection (each
+// session's first process is a child of the per-connection sshd process
+// and leads its own session), by session id and by descent, and does
+// nothing unless its own session is one of sshd's. New Runs wait for it.
+// With other Runs active it is skipped, as it would kill their commands
+// too; best-effort, its errors are ignored.
+//
+// CommandLine is the one builder of remote command lines, sudo included:
+// what Run sends is what --verbose and --dry-run show.
 package ssh

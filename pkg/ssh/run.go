@@ -106,9 +106,19 @@ func Quote(argv []string) string {
 	return strings.Join(words, " ")
 }
 
-// commandLine builds the remote command line for cmd.
-func (c *Client) commandLine(cmd Command) (string, error) {
-	sudo := cmd.Sudo && c.user != "root"
+// SudoArgv returns argv run as root through "sudo -n --": -n makes sudo
+// fail at once instead of waiting for a password nobody can type.
+func SudoArgv(argv []string) []string {
+	return append([]string{"sudo", "-n", "--"}, argv...)
+}
+
+// CommandLine returns the remote command line that runs cmd for the login
+// user: what Run sends, and what --verbose and --dry-run show. It is the
+// one place a sudo command line is built: with cmd.Sudo and a user other
+// than root, Argv becomes "sudo -n -- ARGV" and Script becomes
+// "sudo -n -- sh -c SCRIPT", every word quoted with Quote.
+func CommandLine(cmd Command, user string) (string, error) {
+	sudo := cmd.Sudo && user != "root"
 	switch {
 	case len(cmd.Argv) > 0 && cmd.Script != "":
 		return "", errors.New("command has both Argv and Script")
@@ -123,7 +133,7 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 		}
 		argv := cmd.Argv
 		if sudo {
-			argv = append([]string{"sudo", "-n", "--"}, argv...)
+			argv = SudoArgv(argv)
 		}
 		return Quote(argv), nil
 	case cmd.Script != "":
@@ -131,7 +141,7 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 			return "", errors.New("script contains a NUL byte")
 		}
 		if sudo {
-			return Quote([]string{"sudo", "-n", "--", "sh", "-c", cmd.Script}), nil
+			return Quote(SudoArgv([]string{"sh", "-c", cmd.Script})), nil
 		}
 		return cmd.Script, nil
 	default:
@@ -139,37 +149,51 @@ func (c *Client) commandLine(cmd Command) (string, error) {
 	}
 }
 
+// commandLine builds the remote command line for cmd.
+func (c *Client) commandLine(cmd Command) (string, error) { return CommandLine(cmd, c.user) }
+
 // Run runs cmd in a new session on the connection and waits for it.
 //
 // A non-zero exit returns the Result and an *ExitError.
 //
 // When ctx ends first, Run stops the remote command and returns (within
-// about a second, at most about three) the output so far with an error
+// about a second, at most about four) the output so far with an error
 // wrapping ctx.Err(). The session is always closed. Stopping the command:
 //
-//   - The session is sent SIGTERM as a signal request with want-reply set,
-//     so sshd says whether it delivered it. When it did (non-root logins;
-//     with Sudo, sudo relays it to the command it runs as root, which the
-//     login user's SIGKILL could not reach), SIGKILL follows 250 ms later
-//     if the command still runs, and the session is closed.
+//   - With Sudo under a non-root login, the command runs as root: the
+//     login user's signals reach sudo, which relays them to the command
+//     alone, so its children would run on. If this Run is the only one
+//     active on the Client, one new session runs a constant, trusted sh
+//     script (cleanupScript) through sudo first, which ends every process
+//     of the connection's other sessions (see below); signals follow only
+//     if the command still runs 250 ms later.
+//   - Otherwise the session is sent SIGTERM as a signal request with
+//     want-reply set, so sshd says whether it delivered it. When it did
+//     (non-root logins: sshd signals the session's process group), SIGKILL
+//     follows 250 ms later if the command still runs, and the session is
+//     closed.
 //   - When sshd refuses it — OpenSSH up to at least 9.2 refuses session
 //     signals for root logins ("session signalling requires privilege
 //     separation") and for ForceCommand sessions — the session is closed
 //     and, if this Run is the only one active on the Client, one new
-//     session on the same connection runs a constant, trusted sh script
-//     (cleanupScript) that sends SIGTERM, then 200 ms later SIGKILL, to
-//     the process group of every other session of the connection: each
-//     session's shell is a child of the per-connection sshd process (the
-//     script's $PPID) and leads its own process group. The command line of
-//     the cancelled command itself is unchanged. New Runs on the Client
-//     wait while the cleanup runs; it is bounded by 2 s and best-effort
-//     (its errors are ignored). It is skipped when other Runs are active,
-//     since it would kill their commands too: those cancelled commands are
-//     then left to the refused signals, and run on until they end or write
-//     to their closed output. Behind a ForceCommand the script reaches the
-//     forced command, not a shell, and does nothing unless that command
-//     runs it with sh as a direct child of sshd. Processes that left the
-//     session's process group (setsid, daemons) are not reached.
+//     session on the same connection runs cleanupScript as the login
+//     user. The script finds the connection's sshd process (the parent of
+//     its own session's leader; it does nothing unless that is sshd) and
+//     ends, SIGSTOP, SIGTERM, SIGCONT and 200 ms later SIGKILL, every
+//     process of every other session of the connection (each session's
+//     first process is a child of that sshd process and leads its own
+//     session): by session id and by descent, found before the first
+//     signal, so orphans are reached too. Behind a ForceCommand that runs
+//     the command through a shell of the same session the script runs
+//     the same way and reaches the forced commands and all they started.
+//     The command line of the cancelled command itself is unchanged. New
+//     Runs on the Client wait while the cleanup runs; it is bounded by 2 s
+//     and best-effort (its errors are ignored). It is skipped when other
+//     Runs are active, since it would kill their commands too: those
+//     cancelled commands are then left to the refused signals, and run on
+//     until they end or write to their closed output. Processes that left
+//     the session (setsid, daemons) and are no longer descendants of it
+//     are not reached.
 //   - When sshd does not answer within 500 ms, SIGKILL is sent 250 ms
 //     later and the session is closed, as for a delivered SIGTERM.
 func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
@@ -264,7 +288,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	select {
 	case werr = <-done:
 	case <-ctx.Done():
-		c.stop(sess, done)
+		c.stop(sess, done, cmd.Sudo && c.user != "root")
 		res.output(&outBuf, &errBuf)
 		res.Duration = time.Since(start)
 		return res, ctxErr()
@@ -294,7 +318,25 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 
 // stop ends the command of a cancelled Run and closes its session (see
 // Run); done receives the result of sess.Wait.
-func (c *Client) stop(sess *gossh.Session, done <-chan error) {
+//
+// With sudo (the command runs as root under a non-root login) the cleanup
+// comes first, through sudo: the login user's SIGTERM reaches only sudo,
+// which relays it to the command alone, so the command's children would
+// outlive it, orphaned. Signals follow when the command still runs (sudo
+// refused the cleanup's sh, or other Runs are active).
+func (c *Client) stop(sess *gossh.Session, done <-chan error, sudo bool) {
+	if sudo && c.beginCleanup() {
+		c.cleanup(true)
+		c.endCleanup()
+		t := time.NewTimer(termGrace)
+		select {
+		case <-done:
+			t.Stop()
+			sess.Close()
+			return
+		case <-t.C:
+		}
+	}
 	ended := false
 	answer := signal(sess, gossh.SIGTERM)
 	if answer == signalRefused {
@@ -316,7 +358,7 @@ func (c *Client) stop(sess *gossh.Session, done <-chan error) {
 	}
 	sess.Close()
 	if answer == signalRefused && !ended && c.beginCleanup() {
-		c.cleanup()
+		c.cleanup(false)
 		c.endCleanup()
 	}
 	// Let Wait and the output copies finish. A healthy server closes the

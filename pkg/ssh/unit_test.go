@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,7 +200,11 @@ func TestCleanupScriptNeedsSSHDParent(t *testing.T) {
 		sib.Process.Kill()
 		<-exited
 	}()
-	if out, err := exec.Command("sh", "-c", cleanupScript).CombinedOutput(); err != nil || len(out) != 0 {
+	// In a session of its own: run from an interactive ssh login, the
+	// test's session would be one of sshd's, and the script would act.
+	script := exec.Command("sh", "-c", cleanupScript)
+	script.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if out, err := script.CombinedOutput(); err != nil || len(out) != 0 {
 		t.Errorf("cleanup script: %v %q", err, out)
 	}
 	select {
