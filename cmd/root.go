@@ -178,6 +178,7 @@ servers; commands that change servers need explicit targets.`,
 		newServersCmd(app),
 		newConfigCmd(app),
 		newExitCodesTopic(),
+		newStartCmd(app), newStopCmd(app), newRestartCmd(app),
 	)
 	for _, add := range extraCommands {
 		root.AddCommand(add(app))

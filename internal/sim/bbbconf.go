@@ -232,6 +232,14 @@ func (c *cmd) startOutput(s State) {
 func (c *cmd) setBBB(start bool) int {
 	err := c.h.store.Update(func(s *State) error {
 		s.setTarget(start)
+		if start && s.StartDelay > 0 {
+			for u := range s.Units {
+				if !notInTarget[u] {
+					s.Units[u] = UnitActivating
+				}
+			}
+			s.UnitsActiveAt = c.h.opts.Now().Add(s.StartDelay)
+		}
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,328 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
+	"github.com/bbbfleet/bbbfleet/pkg/ssh"
+)
+
+// probe is what one server reports before an operation (read-only).
+type probe struct {
+	sshErr     error // SSH did not answer (dial or command)
+	units      []bbb.UnitStatus
+	recordings []string
+	release    string
+	apiErr     error // getMeetings failed
+	meetings   []bbb.Meeting
+}
+
+// RecordingStatusDir is where BBB keeps its recording status files.
+const RecordingStatusDir = "/var/bigbluebutton/recording/status"
+
+// probeScript reads the units, the pending recording work and the release
+// in one SSH command. It is a constant: nothing from the config or a
+// server goes into it.
+const probeScript = "bbb-conf --status; echo " + probeRecMark + "; " +
+	"find " + RecordingStatusDir + "/recorded " + RecordingStatusDir + "/ended -name '*.done' 2>/dev/null; " +
+	"echo " + probeRelMark + "; cat /etc/bigbluebutton/bigbluebutton-release 2>/dev/null; true"
+
+const (
+	probeRecMark = "--bbbfleet-recordings--"
+	probeRelMark = "--bbbfleet-release--"
+)
+
+// parseProbe splits the probe script's output.
+func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, release string) {
+	status, rest, _ := strings.Cut(out, probeRecMark+"\n")
+	recs, rel, _ := strings.Cut(rest, probeRelMark+"\n")
+	units = bbb.ParseStatus(status)
+	for _, l := range strings.Split(recs, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, RecordingStatusDir+"/") && strings.HasSuffix(l, ".done") {
+			recordings = append(recordings, strings.TrimPrefix(l, RecordingStatusDir+"/"))
+		}
+	}
+	if r, err := bbb.ParseRelease(rel); err == nil {
+		release = r
+	}
+	return units, recordings, release
+}
+
+// probeSSH runs the probe script over SSH.
+func (o *Operation) probeSSH(ctx context.Context, s Server, p *probe) {
+	var res *ssh.Result
+	err := o.call(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = o.remote(ctx, s, ssh.Command{Script: probeScript})
+		return err
+	})
+	if err != nil {
+		p.sshErr = err
+		return
+	}
+	p.units, p.recordings, p.release = parseProbe(string(res.Stdout))
+}
+
+// probeAPI reads the meetings.
+func (o *Operation) probeAPI(ctx context.Context, s Server, p *probe) {
+	ms, err := o.meetings(ctx, s)
+	p.meetings, p.apiErr = ms, err
+}
+
+// meetings asks getMeetings, bounded by --timeout.
+func (o *Operation) meetings(ctx context.Context, s Server) ([]bbb.Meeting, error) {
+	c, err := o.Env.API(s)
+	if err != nil {
+		return nil, err
+	}
+	var ms []bbb.Meeting
+	err = o.call(ctx, func(ctx context.Context) error {
+		ms, err = c.GetMeetings(ctx)
+		return err
+	})
+	return ms, err
+}
+
+// unitsActive: every unit is active (and there are units).
+func unitsActive(us []bbb.UnitStatus) bool {
+	if len(us) == 0 {
+		return false
+	}
+	for _, u := range us {
+		if !u.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// sharedUnits are listed by bbb-conf --status but not stopped by
+// bigbluebutton.target (the machine's own nginx and redis).
+var sharedUnits = map[string]bool{"nginx": true, "redis-server": true}
+
+// unitsStopped: every BBB unit (not nginx, not redis) is not active.
+func unitsStopped(us []bbb.UnitStatus) bool {
+	if len(us) == 0 {
+		return false
+	}
+	for _, u := range us {
+		if !sharedUnits[u.Unit] && (u.State == "active" || u.State == "activating" || u.State == "reloading") {
+			return false
+		}
+	}
+	return true
+}
+
+func notActive(us []bbb.UnitStatus) []string {
+	var out []string
+	for _, u := range us {
+		if !u.OK {
+			out = append(out, u.Unit+" "+u.State)
+		}
+	}
+	return out
+}
+
+// remote runs a command on s; when the connection broke (not a command's
+// own failure) it dials again once and retries, so a dropped connection
+// in the middle of a long operation costs one reconnect.
+func (o *Operation) remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Result, error) {
+	res, err := o.Env.Remote(ctx, s, cmd)
+	if err == nil || ctx.Err() != nil || !connectionBroken(err) {
+		return res, err
+	}
+	o.Env.forget(s.Name)
+	return o.Env.Remote(ctx, s, cmd)
+}
+
+// connectionBroken: the error is not the remote command's own status, nor
+// a refusal the next dial would repeat (host key, auth, sudo password).
+func connectionBroken(err error) bool {
+	var ee *ssh.ExitError
+	var hk *ssh.HostKeyError
+	if errors.As(err, &ee) || errors.As(err, &hk) || errors.Is(err, ssh.ErrSudoPassword) || errors.Is(err, ErrEnvClosed) {
+		return false
+	}
+	return true
+}
+
+// forget drops the run's cached connection to a server (closing it), so
+// that the next SSH call dials again: after a drop, a reboot, a power-off.
+func (e *Env) forget(name string) {
+	e.mu.Lock()
+	cn, ok := e.conns[name]
+	if ok {
+		select {
+		case <-cn.done:
+			delete(e.conns, name)
+		default:
+			ok = false // a dial is under way: leave it to finish
+		}
+	}
+	e.mu.Unlock()
+	if ok && cn.c != nil {
+		cn.c.Close()
+	}
+}
+
+// sshAnswers dials s afresh within d: does SSH answer at all?
+func (o *Operation) sshAnswers(ctx context.Context, s Server, d time.Duration) error {
+	o.Env.forget(s.Name)
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	_, err := o.Env.SSH(ctx, s)
+	if err != nil {
+		o.Env.forget(s.Name)
+	}
+	return err
+}
+
+// ---- Scalelite ----
+
+// scaleliteView is the Scalelite state read once per operation.
+type scaleliteView struct {
+	host    Server
+	servers []bbb.ScaleliteServer
+	err     error
+}
+
+// ScaleliteHost is the Scalelite host as a Server for the SSH layer:
+// ssh settings from scalelite.ssh, then defaults.ssh.
+func (c *Config) ScaleliteHost() (Server, bool) {
+	if c.Scalelite == nil || c.Scalelite.SSHHost == "" {
+		return Server{}, false
+	}
+	s := Server{Name: "scalelite(" + c.Scalelite.SSHHost + ")", Host: c.Scalelite.SSHHost}
+	s.SSH = c.Scalelite.SSH
+	s.Settings = merge(s.Settings, c.Defaults)
+	return s, true
+}
+
+// ScaleliteContainer is the docker container of Scalelite's API.
+func (c *Config) ScaleliteContainer() string {
+	if c.Scalelite == nil || c.Scalelite.Container == "" {
+		return "scalelite-api"
+	}
+	return c.Scalelite.Container
+}
+
+// ScaleliteError says the Scalelite host could not be asked.
+type ScaleliteError struct {
+	Host string
+	Err  error
+	Out  string // the task's output (stdout and stderr), cleaned by the caller
+}
+
+func (e *ScaleliteError) Error() string {
+	msg := fmt.Sprintf("scalelite on %s: %v", e.Host, e.Err)
+	if o := strings.TrimSpace(e.Out); o != "" && !strings.Contains(msg, o) {
+		msg += ": " + firstLine(o)
+	}
+	return msg
+}
+
+func (e *ScaleliteError) Unwrap() error { return e.Err }
+
+// scalelite reads `bin/rake servers` once per operation.
+func (o *Operation) scalelite(ctx context.Context) *scaleliteView {
+	o.slOnce.Do(func() {
+		host, ok := o.Env.Config.ScaleliteHost()
+		if !ok {
+			return
+		}
+		v := &scaleliteView{host: host}
+		o.sl = v
+		container := o.Env.Config.ScaleliteContainer()
+		if !bbb.ValidContainer(container) {
+			v.err = &ScaleliteError{Host: host.Host, Err: fmt.Errorf("container name %q is not valid", container)}
+			return
+		}
+		out, err := o.rake(ctx, bbb.ScaleliteServersArgv(container))
+		if err != nil {
+			v.err = err
+			return
+		}
+		v.servers, v.err = bbb.ParseScaleliteServers(out)
+		if v.err != nil {
+			v.err = &ScaleliteError{Host: host.Host, Err: v.err}
+		}
+	})
+	return o.sl
+}
+
+// rake runs a rake task on the Scalelite host (sudo -n through a non-root
+// login: docker needs root or group docker). Task errors come on stdout
+// with exit 1: both streams are kept for the message.
+func (o *Operation) rake(ctx context.Context, argv []string) (string, error) {
+	host, _ := o.Env.Config.ScaleliteHost()
+	var res *ssh.Result
+	err := o.call(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = o.remote(ctx, host, ssh.Command{Argv: argv, Sudo: true})
+		return err
+	})
+	if err != nil {
+		out := ""
+		if res != nil {
+			out = strings.TrimSpace(string(res.Stdout) + "\n" + string(res.Stderr))
+		}
+		return "", &ScaleliteError{Host: host.Host, Err: err, Out: out}
+	}
+	return string(res.Stdout), nil
+}
+
+// scaleliteEntry finds a server's Scalelite entry by API URL.
+func (v *scaleliteView) entry(s Server) *bbb.ScaleliteServer {
+	if v == nil {
+		return nil
+	}
+	for i := range v.servers {
+		if bbb.SameServerURL(v.servers[i].URL, s.API.URL) {
+			return &v.servers[i]
+		}
+	}
+	return nil
+}
+
+// ScaleliteStates reads Scalelite's view of the servers (one rake call):
+// by server name, nil when Scalelite is not configured; an error when it
+// could not be read. A server missing from Scalelite has no entry.
+func (e *Env) ScaleliteStates(ctx context.Context, servers []Server) (map[string]bbb.ScaleliteServer, error) {
+	if _, ok := e.Config.ScaleliteHost(); !ok {
+		return nil, nil
+	}
+	o := e.NewOperation("read")
+	v := o.scalelite(ctx)
+	if v.err != nil {
+		return nil, v.err
+	}
+	out := map[string]bbb.ScaleliteServer{}
+	for _, s := range servers {
+		if en := v.entry(s); en != nil {
+			out[s.Name] = *en
+		}
+	}
+	return out, nil
+}
+
+// setScalelite cordons or enables a server in Scalelite.
+func (o *Operation) setScalelite(ctx context.Context, action string, en *bbb.ScaleliteServer) error {
+	argv, err := bbb.ScaleliteStateArgv(o.Env.Config.ScaleliteContainer(), action, en.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := o.rake(ctx, argv); err != nil {
+		return err
+	}
+	if action == "cordon" {
+		en.State = bbb.ScaleliteCordoned
+	} else {
+		en.State = bbb.ScaleliteEnabled
+	}
+	return nil
+}
