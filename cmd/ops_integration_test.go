@@ -145,6 +145,9 @@ func TestStopDrainEmptiesThenStops(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 			}
+			if os.Getenv("SHOWOUT") != "" {
+				t.Log(out, errOut)
+			}
 			st := f.State(t, 0)
 			if !st.Stopped || st.Units["bbb-web"] != sim.UnitInactive {
 				t.Errorf("bbb1 not stopped: stopped=%v bbb-web=%s", st.Stopped, st.Units["bbb-web"])
@@ -271,6 +274,9 @@ func TestStopPowerOffThenStart(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("start: exit %d\n%s\n%s", code, out, errOut)
 			}
+			if os.Getenv("SHOWOUT") != "" {
+				t.Log(out, errOut)
+			}
 			st := f.State(t, 0)
 			if st.Power.Off || st.Stopped || st.Units["bbb-web"] != sim.UnitActive {
 				t.Errorf("after start: off=%v stopped=%v bbb-web=%s", st.Power.Off, st.Stopped, st.Units["bbb-web"])
@@ -368,4 +374,242 @@ func runCtx(t *testing.T, ctx context.Context, cfg string, args ...string) (stri
 	var out, errOut bytes.Buffer
 	code := Run(ctx, append([]string{"-c", cfg}, args...), ui.Test(&out, &errOut))
 	return out.String(), errOut.String(), code
+}
+
+func TestStartPowerHookFaults(t *testing.T) {
+	dir := t.TempDir()
+	script := func(name, body string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, hook, timeout string
+		want                []string
+	}{
+		{"missing", filepath.Join(dir, "no-such-hook"), "5s", []string{"no-such-hook: no such program"}},
+		{"not-executable", script("noexec.sh", "exit 0", 0o644), "5s", []string{"noexec.sh is not executable"}},
+		{"non-zero", script("fails.sh", "echo 'hcloud: server not found (not_found)' >&2; exit 3", 0o755), "5s",
+			[]string{"exited with status 3", "stderr: hcloud: server not found (not_found)"}},
+		{"hanging", script("hangs.sh", "echo 'waiting for action' >&2; sleep 30", 0o755), "500ms",
+			[]string{"did not finish within power.timeout (500ms); it was killed", "stderr: waiting for action"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := testfleet.Start(t, testfleet.Options{N: 1, SSHTimeout: "2s",
+				Defaults: fmt.Sprintf("  power: {on: [%q, \"{name}\"], timeout: %s}\n", c.hook, c.timeout),
+				Extra:    fmt.Sprintf("state_dir: %q\n", t.TempDir()),
+				State:    func(i int, s *sim.State) { s.PowerOff() }})
+			start := time.Now()
+			out, errOut, code := run(t, f.Config, "start", "bbb1", "--wait", "5s")
+			if code != ExitFailed {
+				t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if !strings.Contains(errOut, "power.on") {
+				t.Errorf("stderr does not name the hook:\n%s", errOut)
+			}
+			if !f.State(t, 0).Power.Off {
+				t.Error("the server did not stay as it was (off)")
+			}
+			t.Logf("%s: %s", c.name, time.Since(start))
+		})
+	}
+}
+
+func TestStopScaleliteUnreachableRefuses(t *testing.T) {
+	stateDir := t.TempDir()
+	f := testfleet.Start(t, testfleet.Options{N: 1, Scalelite: true,
+		ScaleliteState: func(s *sim.State) { s.Scalelite.Container = "scalelite-other" },
+		Extra:          fmt.Sprintf("state_dir: %q\n", stateDir)})
+	out, errOut, code := run(t, f.Config, "stop", "bbb1")
+	if code != ExitRefused {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	if f.State(t, 0).Stopped {
+		t.Error("stopped although Scalelite may still send meetings")
+	}
+	for _, w := range []string{"Scalelite could not be asked", "No such container: scalelite-api", "--skip-scalelite"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut)
+		}
+	}
+	// Taken out of Scalelite by hand: --skip-scalelite stops it.
+	out, errOut, code = run(t, f.Config, "stop", "bbb1", "--skip-scalelite")
+	if code != 0 || !f.State(t, 0).Stopped {
+		t.Fatalf("--skip-scalelite: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestStopServerMissingFromScalelite(t *testing.T) {
+	f := testfleet.Start(t, testfleet.Options{N: 2, Scalelite: true,
+		ScaleliteState: func(s *sim.State) { s.Scalelite.Servers = s.Scalelite.Servers[1:] },
+		Extra:          fmt.Sprintf("state_dir: %q\n", t.TempDir())})
+	out, errOut, code := run(t, f.Config, "stop", "bbb1")
+	if code != 0 || !f.State(t, 0).Stopped {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "cordon skipped: not registered in Scalelite") {
+		t.Errorf("no note:\n%s", out)
+	}
+	out, _, _ = run(t, f.Config, "stop", "bbb2", "--dry-run")
+	if !strings.Contains(out, "scalelite: enabled, online") {
+		t.Errorf("dry run does not show bbb2's Scalelite state:\n%s", out)
+	}
+}
+
+func TestStopDrainSurvivesSSHDrop(t *testing.T) {
+	// No power watcher here: the test itself drops the connections.
+	f := testfleet.Start(t, testfleet.Options{N: 1, Scalelite: true, State: withMeetings(2, 2*time.Second),
+		Defaults: "  drain: {poll: 50ms}\n", Extra: fmt.Sprintf("state_dir: %q\n", t.TempDir())})
+	dropped := make(chan error, 1)
+	go func() {
+		// Once the drain runs (the server is cordoned), every SSH
+		// connection to bbb1 drops and sshd comes back 200 ms later.
+		if !sshtest.Poll(10*time.Second, func() bool { return scaleliteState(t, f, 0) == sim.ScaleliteCordoned }) {
+			dropped <- fmt.Errorf("never cordoned")
+			return
+		}
+		time.Sleep(150 * time.Millisecond)
+		f.Hosts[0].SSH.Stop()
+		time.Sleep(200 * time.Millisecond)
+		dropped <- f.Hosts[0].SSH.Restart()
+	}()
+	out, errOut, code := run(t, f.Config, "stop", "bbb1", "--drain", "20s")
+	if err := <-dropped; err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !f.State(t, 0).Stopped || scaleliteState(t, f, 0) != sim.ScaleliteCordoned {
+		t.Errorf("not stopped and cordoned after the drop\n%s", out)
+	}
+	if !strings.Contains(out, "(retrying)") {
+		t.Errorf("the drop was not seen during the drain:\n%s", out)
+	}
+}
+
+func TestStopInterruptedDrain(t *testing.T) {
+	f, stateDir := opFleet(t, "", withMeetings(2, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(600*time.Millisecond, cancel)
+	out, errOut, code := runCtx(t, ctx, f.Config, "stop", "bbb1", "--drain", "1m")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s\n%s", code, out, errOut)
+	}
+	st := f.State(t, 0)
+	if st.Stopped || len(st.Meetings) != 2 {
+		t.Errorf("stopped=%v meetings=%d after Ctrl-C", st.Stopped, len(st.Meetings))
+	}
+	if scaleliteState(t, f, 0) != sim.ScaleliteCordoned {
+		t.Error("not cordoned")
+	}
+	for _, w := range []string{"interrupted", "left: running, cordoned in Scalelite", "bbbfleet start bbb1"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut)
+		}
+	}
+	recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+	if stepIndex(recs, "bbb1", "drain", "interrupted") < 0 {
+		t.Errorf("audit: %+v", recs)
+	}
+}
+
+func TestOpConcurrentRunsExit4(t *testing.T) {
+	f, _ := opFleet(t, "", withMeetings(1, 1500*time.Millisecond))
+	done := make(chan int)
+	go func() {
+		_, _, code := run(t, f.Config, "stop", "bbb1", "--drain", "20s")
+		done <- code
+	}()
+	time.Sleep(500 * time.Millisecond)
+	out, errOut, code := run(t, f.Config, "stop", "bbb2")
+	if code != ExitLocked || !strings.Contains(errOut, "(bbbfleet -c ") || !strings.Contains(errOut, "stop bbb1 --drain 20s) since") {
+		t.Errorf("second run: exit %d, want 4\n%s\n%s", code, out, errOut)
+	}
+	if f.State(t, 1).Stopped {
+		t.Error("the second run stopped bbb2")
+	}
+	if c := <-done; c != 0 {
+		t.Errorf("first run: exit %d", c)
+	}
+}
+
+func TestStop27EndWithPasswordNoWarning(t *testing.T) {
+	f, stateDir := opFleet(t, "", func(i int, s *sim.State) {
+		s.Release = "2.7.12"
+		withMeetings(2, 0)(i, s)
+	})
+	out, errOut, code := run(t, f.Config, "stop", "bbb1", "--drain", "200ms", "--force")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "warn skipped: BBB 2.7.12 has no sendChatMessage: no warning could be sent") {
+		t.Errorf("no 2.7 note:\n%s", out)
+	}
+	if st := f.State(t, 0); !st.Stopped || len(st.Meetings) != 0 {
+		t.Errorf("stopped=%v meetings=%d", st.Stopped, len(st.Meetings))
+	}
+	recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+	if stepIndex(recs, "bbb1", "end", "done") < 0 {
+		t.Errorf("audit: %+v", recs)
+	}
+}
+
+func TestStopEndRejected(t *testing.T) {
+	f, _ := opFleet(t, "", func(i int, s *sim.State) {
+		withMeetings(1, 0)(i, s)
+		s.EndRejected = true
+	})
+	out, errOut, code := run(t, f.Config, "stop", "bbb1", "--force")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if st := f.State(t, 0); st.Stopped || len(st.Meetings) != 1 {
+		t.Errorf("stopped=%v meetings=%d", st.Stopped, len(st.Meetings))
+	}
+	if !strings.Contains(errOut, "was rejected") || !strings.Contains(errOut, "invalidPassword") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
+
+func TestRestartRollsAndStopsAtFirstFailure(t *testing.T) {
+	f, stateDir := opFleet(t, "", nil)
+	out, errOut, code := run(t, f.Config, "restart", "all", "--drain", "2s")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+	en1, co2 := stepIndex(recs, "bbb1", "enable", "done"), stepIndex(recs, "bbb2", "cordon", "done")
+	if en1 < 0 || co2 < 0 || en1 > co2 {
+		t.Errorf("not rolling: bbb1 enable=%d bbb2 cordon=%d\n%+v", en1, co2, recs)
+	}
+	for i := range f.Hosts {
+		if st := f.State(t, i); st.Stopped || st.Units["bbb-web"] != sim.UnitActive {
+			t.Errorf("bbb%d not running after restart", i+1)
+		}
+		if scaleliteState(t, f, i) != sim.ScaleliteEnabled {
+			t.Errorf("bbb%d not enabled after restart", i+1)
+		}
+	}
+	// A failing first server: the rest is untouched.
+	f.Update(t, 0, func(s *sim.State) { s.Meetings = sim.GenerateMeetings(3, 1, 2, time.Now()) })
+	before := stateBytes(t, f.Hosts[1].StateDir)
+	out, errOut, code = run(t, f.Config, "restart", "all")
+	if code != ExitRefused {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "bbb2\tnot-started\t") {
+		t.Errorf("bbb2 not reported as not started:\n%s", out)
+	}
+	if !bytes.Equal(before[f.Hosts[1].StateDir], stateBytes(t, f.Hosts[1].StateDir)[f.Hosts[1].StateDir]) {
+		t.Error("bbb2 was touched")
+	}
 }

@@ -330,7 +330,7 @@ func (h *Host) apiEnd(q url.Values) string {
 			if m.ID == id {
 				internal, found = m.InternalID, true
 				// 2.7 still wants the moderator password (reference §5).
-				if s.is27() && q.Get("password") != m.ModeratorPW {
+				if s.is27() && q.Get("password") != m.ModeratorPW || s.EndRejected {
 					badPW = true
 				}
 			}

@@ -183,6 +183,9 @@ type State struct {
 	EndDelay time.Duration `json:"endDelay,omitempty"`
 	// EndIgnored: `end` answers SUCCESS but the meeting never goes.
 	EndIgnored bool `json:"endIgnored,omitempty"`
+	// EndRejected: `end` is refused as a wrong moderator password is
+	// (FAILED, invalidPassword).
+	EndRejected bool `json:"endRejected,omitempty"`
 	// RecordingsDoneAt, when set, is when pending recording work
 	// (recorded/*.done, ended/*.done) is processed and its files go.
 	RecordingsDoneAt time.Time `json:"recordingsDoneAt,omitzero"`

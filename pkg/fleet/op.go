@@ -277,6 +277,7 @@ type serverRun struct {
 
 	// What has been done, for the stated end state and the undo hint.
 	cordoned   bool
+	enabled    bool
 	stopped    bool
 	poweredOff bool
 	ended      int
@@ -308,6 +309,10 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return st, "bbbfleet start " + name
 	case r.cordoned:
 		return "running, cordoned in Scalelite (no new meetings)", "bbbfleet start " + name + " (re-enables it in Scalelite)"
+	case !r.readyAt.IsZero() && r.enabled:
+		return "ready, enabled in Scalelite", ""
+	case !r.readyAt.IsZero():
+		return "ready", ""
 	}
 	return "running, unchanged", ""
 }

@@ -198,7 +198,7 @@ func (o *Operation) runEnable(ctx context.Context, r *serverRun) error {
 	if err := o.setScalelite(ctx, "enable", en); err != nil {
 		return fmt.Errorf("the server runs but could not be enabled in Scalelite: %w", err)
 	}
-	r.cordoned = false
+	r.cordoned, r.enabled = false, true
 	r.done(fmt.Sprintf("enabled in Scalelite (id %s)", en.ID), nil, map[string]any{"scalelite_id": en.ID})
 	return nil
 }

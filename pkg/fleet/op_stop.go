@@ -44,6 +44,9 @@ type StartOptions struct {
 // DefaultStartWait is how long start waits for a server to be ready.
 const DefaultStartWait = 10 * time.Minute
 
+// progressEvery is how often a long wait reports itself when nothing changes.
+const progressEvery = 30 * time.Second
+
 // bbbConfTimeout bounds `bbb-conf --stop` and `--start`: one remote command,
 // but systemd may take minutes to stop or start every unit.
 const bbbConfTimeout = 5 * time.Minute
@@ -407,6 +410,7 @@ func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {
 	seenIDs := map[string]bool{}
 	var lastErr error
 	first := true
+	lastKey, lastSent := "", time.Time{}
 	for {
 		ms, err := o.meetings(ctx, s)
 		recs, rerr := o.pendingRecordings(ctx, s)
@@ -469,7 +473,12 @@ func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {
 		if lastErr != nil {
 			msg = fmt.Sprintf("%v (retrying); %s left", lastErr, left.Round(time.Second))
 		}
-		r.progress(msg, lastMs, map[string]any{"meetings": len(lastMs), "users": participants(lastMs), "recordings": len(lastRecs)})
+		// A progress event when something changed, else every 30 s.
+		key := fmt.Sprintf("%d/%d/%d/%v", len(lastMs), participants(lastMs), len(lastRecs), lastErr)
+		if key != lastKey || time.Since(lastSent) >= progressEvery {
+			r.progress(msg, lastMs, map[string]any{"meetings": len(lastMs), "users": participants(lastMs), "recordings": len(lastRecs)})
+			lastKey, lastSent = key, time.Now()
+		}
 		t := time.NewTimer(min(poll, left))
 		select {
 		case <-ctx.Done():
