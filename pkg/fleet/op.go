@@ -109,9 +109,9 @@ type Step struct {
 
 // Plan is what an operation will do to one server.
 type Plan struct {
-	Server Server `json:"-"`
-	Name   string `json:"server"`
-	Action string `json:"action"`
+	Server Server  `json:"-"`
+	Name   string  `json:"server"`
+	Action string  `json:"action"`
 	Steps  []*Step `json:"steps"`
 	// Meetings are the meetings running now (breakout rooms included).
 	Meetings []MeetingRef `json:"meetings"`
