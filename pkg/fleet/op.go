@@ -278,6 +278,7 @@ type serverRun struct {
 	// What has been done, for the stated end state and the undo hint.
 	cordoned   bool
 	enabled    bool
+	poweredOn  bool
 	stopped    bool
 	poweredOff bool
 	ended      int
@@ -309,6 +310,8 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return st, "bbbfleet start " + name
 	case r.cordoned:
 		return "running, cordoned in Scalelite (no new meetings)", "bbbfleet start " + name + " (re-enables it in Scalelite)"
+	case r.poweredOn && r.readyAt.IsZero():
+		return "powered on, not ready yet", "bbbfleet stop " + name + " --power-off"
 	case !r.readyAt.IsZero() && r.enabled:
 		return "ready, enabled in Scalelite", ""
 	case !r.readyAt.IsZero():

@@ -132,11 +132,14 @@ func notActive(us []bbb.UnitStatus) []string {
 // own failure) it dials again once and retries, so a dropped connection
 // in the middle of a long operation costs one reconnect.
 func (o *Operation) remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Result, error) {
+	c, _ := o.Env.SSH(ctx, s) // the connection this call will use
 	res, err := o.Env.Remote(ctx, s, cmd)
 	if err == nil || ctx.Err() != nil || !connectionBroken(err) {
 		return res, err
 	}
-	o.Env.forget(s.Name)
+	// Only the broken connection is dropped: another goroutine (sharing
+	// the Scalelite host's) may have dialled a new one already.
+	o.Env.forgetIf(s.Name, c)
 	return o.Env.Remote(ctx, s, cmd)
 }
 
@@ -153,9 +156,21 @@ func connectionBroken(err error) bool {
 
 // forget drops the run's cached connection to a server (closing it), so
 // that the next SSH call dials again: after a drop, a reboot, a power-off.
-func (e *Env) forget(name string) {
+func (e *Env) forget(name string) { e.forgetIf(name, nil) }
+
+// forgetIf is forget, only when the cached connection is c (any when c is
+// nil).
+func (e *Env) forgetIf(name string, c *ssh.Client) {
 	e.mu.Lock()
 	cn, ok := e.conns[name]
+	if ok && c != nil {
+		select {
+		case <-cn.done:
+			ok = cn.c == c || cn.c == nil
+		default:
+			ok = false
+		}
+	}
 	if ok {
 		select {
 		case <-cn.done:

@@ -71,6 +71,7 @@ func (o *Operation) runPowerOn(ctx context.Context, r *serverRun) error {
 	if err := o.runHook(ctx, r.s, "power.on", r.s.Power.On); err != nil {
 		return err
 	}
+	r.poweredOn = true
 	r.done("power.on hook ran", nil, nil)
 	return nil
 }
