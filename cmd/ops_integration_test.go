@@ -613,3 +613,37 @@ func TestRestartRollsAndStopsAtFirstFailure(t *testing.T) {
 		t.Error("bbb2 was touched")
 	}
 }
+
+func TestScaleliteVisibleInServersAndCheck(t *testing.T) {
+	f := testfleet.Start(t, testfleet.Options{N: 4, Scalelite: true, ScaleliteState: func(s *sim.State) {
+		s.Scalelite.Servers[0].State = sim.ScaleliteCordoned
+		s.Scalelite.Servers[1].Online = false
+		s.Scalelite.Servers = s.Scalelite.Servers[:3] // bbb4 is not registered
+	}})
+	out, errOut, code := run(t, f.Config, "servers")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{"\tSECRET\tSCALELITE\n", "\tcordoned, online\n", "\tenabled, offline\n", "\tenabled, online\n", "\tmissing\n"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("servers lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "secret-bbb1") {
+		t.Error("the secret Scalelite prints leaked")
+	}
+	out, errOut, code = run(t, f.Config, "check", "--only", "scalelite", "-o", "json")
+	if code != 1 {
+		t.Fatalf("check: exit %d, want 1 (WARNING)\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{"cordoned, online", "enabled, offline", "not registered in Scalelite"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("check lacks %q:\n%s", w, out)
+		}
+	}
+	// Without scalelite: in the config the check is not offered.
+	g := testfleet.Start(t, testfleet.Options{N: 1})
+	if out, errOut, code := run(t, g.Config, "check", "--only", "scalelite"); code != 3 && code != 2 {
+		t.Errorf("check --only scalelite without Scalelite: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
