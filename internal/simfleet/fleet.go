@@ -49,6 +49,9 @@ type Options struct {
 	NoSecrets bool
 	// Now is the servers' real clock (default time.Now).
 	Now func() time.Time
+	// StartDelay is how long the units stay "activating" after
+	// `bbb-conf --start` (default 0: at once).
+	StartDelay time.Duration
 }
 
 // Fleet is a running simulated fleet: servers on 127.0.0.1 answering SSH
@@ -60,6 +63,10 @@ type Fleet struct {
 	Problem int
 	Clock   *Clock
 	Model   *Model
+	// Scalelite is the load balancer's host (SSH only: `docker exec
+	// scalelite-api bin/rake ...`); a server it does not list as enabled
+	// gets no new meetings from the load model.
+	Scalelite *Host
 	// ClientSigner is the client key written to Files.Key.
 	ClientSigner ssh.Signer
 
@@ -156,6 +163,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 			st.Release, st.Build = ProblemRelease, 893
 			st.RecordingFailures = []string{"processed/" + sha1Hex("Physik 9b") + "-1773130201337-presentation.fail"}
 		}
+		st.StartDelay = o.StartDelay
 		if o.State != nil {
 			o.State(i, &st)
 		}
@@ -200,7 +208,37 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		specs = append(specs, spec)
 		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
 	}
-	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh})
+	// The Scalelite load balancer in front of the fleet.
+	lb := sim.DefaultState("lb")
+	lb.Hostname = "lb.school.example"
+	lb.Units = map[string]string{}
+	lb.Scalelite = &sim.ScaleliteState{Container: "scalelite-api"}
+	for i, h := range f.Hosts {
+		lb.Scalelite.Servers = append(lb.Scalelite.Servers, sim.ScaleliteServer{
+			ID: fmt.Sprintf("%08x-5c1e-4e1d-9a0b-%012x", i+1, i+1), URL: strings.TrimSuffix(h.APIURL, "/"),
+			Secret: specSecret(specs[i], h), State: sim.ScaleliteEnabled, Load: "0.0", LoadMultiplier: "1.0", Online: true})
+	}
+	lbHost := &Host{Name: "lb", Sim: sim.NewHost(sim.NewMemStore(lb), sim.Options{Now: o.Now})}
+	lbKey, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	lbHost.HostKey = lbKey.signer.PublicKey()
+	lbAddr, stopLB, err := lbHost.Sim.ServeSSH(ctx, "127.0.0.1:0", lbKey.signer, []ssh.PublicKey{client.signer.PublicKey()})
+	if err != nil {
+		return nil, err
+	}
+	f.stops = append(f.stops, stopLB)
+	lbHost.SSHAddr = lbAddr
+	_, lbPort, _ := net.SplitHostPort(lbAddr)
+	lbHost.SSHPort, _ = strconv.Atoi(lbPort)
+	f.Scalelite = lbHost
+	kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(lbAddr)}, lbHost.HostKey))
+	extra := fmt.Sprintf("scalelite: {ssh_host: 127.0.0.1, container: scalelite-api, ssh: {port: %d}}\n", lbHost.SSHPort)
+	// The run lock and the audit log stay in the fleet's directory.
+	extra += fmt.Sprintf("state_dir: %q\n", filepath.Join(dir, "state"))
+	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: extra,
+		Defaults: "  drain: {poll: 250ms, timeout: 10m}\n"})
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +275,7 @@ func (f *Fleet) tick() {
 	real := f.Clock.real()
 	now := f.Clock.At(real)
 	all := f.Model.MeetingsAt(now, real.Sub(now))
+	accepting := f.accepting()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.simNow = now
@@ -247,8 +286,10 @@ func (f *Fleet) tick() {
 			up := !s.Stopped && s.Units["bbb-web"] == sim.UnitActive
 			var keep []sim.Meeting
 			present := map[string]bool{}
+			endsAt := map[string]time.Time{}
 			for _, m := range s.Meetings {
 				present[m.ID] = true
+				endsAt[m.ID] = m.EndsAt
 				if !prev[m.ID] {
 					keep = append(keep, m) // not ours
 				}
@@ -268,6 +309,16 @@ func (f *Fleet) tick() {
 					}
 					if present[m.ID] && !prev[m.ID] {
 						continue // somebody made a meeting with this ID
+					}
+					if !accepting[i] && !prev[m.ID] && !(m.IsBreakout && next[parentID(all[i], m)]) {
+						continue // cordoned: Scalelite sends it no new meeting
+					}
+					if e := endsAt[m.ID]; !e.IsZero() {
+						m.EndsAt = e // its class is ending (EndClassesSoon)
+					} else if m.IsBreakout {
+						if e := endsAt[parentID(all[i], m)]; !e.IsZero() {
+							m.EndsAt = e
+						}
 					}
 					keep = append(keep, m)
 					next[m.ID] = true
@@ -300,6 +351,56 @@ func (f *Fleet) tick() {
 		})
 		f.placed[i] = next
 	}
+}
+
+// specSecret is the server's real secret (the spec's may be empty before
+// `secret fetch`).
+func specSecret(spec HostSpec, h *Host) string {
+	if st, err := h.Sim.State(); err == nil {
+		return st.Secret
+	}
+	return spec.Secret
+}
+
+// accepting reports, per server, whether Scalelite sends it new meetings
+// (enabled there).
+func (f *Fleet) accepting() []bool {
+	out := make([]bool, len(f.Hosts))
+	for i := range out {
+		out[i] = true
+	}
+	if f.Scalelite == nil {
+		return out
+	}
+	st, err := f.Scalelite.Sim.State()
+	if err != nil || st.Scalelite == nil {
+		return out
+	}
+	for i, h := range f.Hosts {
+		for _, sv := range st.Scalelite.Servers {
+			if strings.TrimSuffix(h.APIURL, "/") == sv.URL {
+				out[i] = sv.State == sim.ScaleliteEnabled
+			}
+		}
+	}
+	return out
+}
+
+// EndClassesSoon makes every meeting on server i end by itself within d
+// (its last users leave), one after another.
+func (f *Fleet) EndClassesSoon(i int, d time.Duration) error {
+	return f.Hosts[i].Sim.Update(func(s *sim.State) error {
+		n := len(s.Meetings)
+		now := time.Now()
+		for j := range s.Meetings {
+			at := now.Add(d * time.Duration(j+1) / time.Duration(max(n, 1)))
+			if s.Meetings[j].IsBreakout {
+				continue // it ends with its parent
+			}
+			s.Meetings[j].EndsAt = at
+		}
+		return nil
+	})
 }
 
 func parentID(ms []sim.Meeting, b sim.Meeting) string {
