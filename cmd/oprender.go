@@ -208,6 +208,9 @@ func meetingsLine(ms []fleet.MeetingRef) string {
 
 // ---- live events ----
 
+// maxLiveLines is the most servers shown as live lines on a terminal.
+const maxLiveLines = 30
+
 // opRenderer shows an operation's events: one live line per server on a
 // terminal, timestamped lines on a pipe, JSON lines with -o json.
 type opRenderer struct {
@@ -235,7 +238,8 @@ type liveLine struct {
 
 func newOpRenderer(app *App, format string, plans []*fleet.Plan) *opRenderer {
 	rd := &opRenderer{app: app, format: format, out: app.IO.Out, lines: map[string]*liveLine{}}
-	rd.live = format == "table" && app.IO.OutTTY
+	// Live lines fit a terminal; a long list scrolls as timestamped lines.
+	rd.live = format == "table" && app.IO.OutTTY && len(plans) <= maxLiveLines
 	for _, p := range plans {
 		rd.names = append(rd.names, p.Name)
 		rd.lines[p.Name] = &liveLine{msg: "waiting", tone: ui.Faint}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/simfleet"
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 )
@@ -103,5 +105,42 @@ func TestOpPipeLinesAreTimestamped(t *testing.T) {
 	first, _, _ := strings.Cut(out, "\n")
 	if len(first) < 21 || first[4] != '-' || first[10] != 'T' || first[19] != 'Z' || !strings.Contains(first, " bbb2 cordon started") {
 		t.Errorf("first line %q", first)
+	}
+}
+
+// Ctrl-C while bbb-conf --stop runs: the stop finishes (a half-stopped
+// BBB is worse), nothing after it runs, and the state says so.
+func TestOpCtrlCLetsBBBConfFinish(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 1, NoLoad: true, NoProblem: true,
+		State: func(_ int, s *sim.State) { s.StopDelay = 700 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the stop is under way (the server is cordoned).
+		for f.Scalelite != nil {
+			st, _ := f.Scalelite.Sim.State()
+			if st.Scalelite.Servers[0].State == sim.ScaleliteCordoned {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	out, errOut, code := runCtx(t, ctx, f.Config, "stop", "bbb1", "--power-off")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	st, _ := f.Hosts[0].Sim.State()
+	if !st.Stopped || st.Power.Off {
+		t.Errorf("stopped=%v off=%v: the stop should finish, the power-off not run", st.Stopped, st.Power.Off)
+	}
+	for _, w := range []string{"letting bbb-conf --stop finish", "stop done", "left: BBB stopped, cordoned in Scalelite", "bbbfleet start bbb1"} {
+		if !strings.Contains(out+errOut, w) {
+			t.Errorf("output lacks %q:\n%s\n%s", w, out, errOut)
+		}
 	}
 }

@@ -45,6 +45,9 @@ stopped), 2 usage, configuration or audit log error, 3 refused for safety,
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("message") && !drain {
+				return &ExitError{Code: ExitUsage, Err: errorf("--message is posted when a drain starts: it needs --drain D")}
+			}
 			if o.wait <= 0 {
 				return &ExitError{Code: ExitUsage, Err: errorf("--wait must be positive, got %s", o.wait)}
 			}

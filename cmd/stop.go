@@ -62,6 +62,9 @@ configuration or audit log error, 3 refused for safety, 4 lock held,
 			if err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("message") && !drain {
+				return &ExitError{Code: ExitUsage, Err: errorf("--message is posted when a drain starts: it needs --drain D")}
+			}
 			so := fleet.StopOptions{Drain: drain, DrainTimeout: d, Message: o.message, MessageSet: cmd.Flags().Changed("message"),
 				Force: o.force, PowerOff: o.powerOff, SkipScalelite: o.skipScalelite}
 			return runOperation(app, args, opRun{action: "stop", waitLock: o.waitLock,

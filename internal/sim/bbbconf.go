@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -136,6 +137,15 @@ func cmdBBBConf(c *cmd) int {
 				return 1
 			}
 			c.outf("Stopping BigBlueButton\n")
+			if s.StopDelay > 0 {
+				t := time.NewTimer(s.StopDelay)
+				select {
+				case <-t.C:
+				case <-c.ctx.Done():
+					t.Stop()
+					return 130
+				}
+			}
 			return c.setBBB(false)
 		case "-start", "--start":
 			if !c.root() {

@@ -176,6 +176,9 @@ type State struct {
 	// StartDelay is how long the units of bigbluebutton.target stay
 	// "activating" after `bbb-conf --start` (or a boot).
 	StartDelay time.Duration `json:"startDelay,omitempty"`
+	// StopDelay is how long `bbb-conf --stop` takes (systemd stopping
+	// the units).
+	StopDelay time.Duration `json:"stopDelay,omitempty"`
 	// UnitsActiveAt is when activating units become active.
 	UnitsActiveAt time.Time `json:"unitsActiveAt,omitzero"`
 	// EndDelay is how long after an `end` request the meeting disappears

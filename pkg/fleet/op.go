@@ -276,8 +276,10 @@ type serverRun struct {
 	note *doneNote
 
 	// What has been done, for the stated end state and the undo hint.
-	cordoned   bool
-	enabled    bool
+	cordoned bool
+	enabled  bool
+	// half says a step that changes the server failed half-way.
+	half       string
 	poweredOn  bool
 	stopped    bool
 	poweredOff bool
@@ -300,6 +302,12 @@ func (r *serverRun) done(msg string, ms []MeetingRef, data map[string]any) {
 func (r *serverRun) stateWords() (state, undo string) {
 	name := r.s.Name
 	switch {
+	case r.half != "":
+		st := r.half
+		if r.cordoned {
+			st += ", cordoned in Scalelite"
+		}
+		return st, "bbbfleet start " + name
 	case r.poweredOff:
 		return "powered off", "bbbfleet start " + name
 	case r.stopped:
@@ -323,46 +331,54 @@ func (r *serverRun) stateWords() (state, undo string) {
 // Apply runs the plans: at most Parallel servers at once, each server's
 // steps in order, each step under its own deadline. Plans that are refused
 // or failed are reported (and audited) without touching the server. When
-// ctx is cancelled (Ctrl-C) nothing further is started; every server's
-// outcome says what it was left as.
+// ctx is cancelled (Ctrl-C) nothing further is started; a step that must
+// not be cut in the middle (bbb-conf --stop/--start, a power hook) runs to
+// its end, and every server's outcome says what it was left as. Unlike
+// Run, Apply never abandons a server: every step keeps to its deadline.
 func (o *Operation) Apply(ctx context.Context, plans []*Plan) []*Outcome {
 	out := make([]*Outcome, len(plans))
-	servers := make([]Server, len(plans))
-	for i, p := range plans {
-		servers[i] = p.Server
-	}
 	var halted atomic.Bool
-	idx := map[string]int{}
-	for i, p := range plans {
-		idx[p.Server.Name] = i
-	}
 	par := o.Parallel
 	if par < 1 {
 		par = 1
 	}
-	res := Run(ctx, servers, RunOptions{Parallel: par}, func(ctx context.Context, s Server) (*Outcome, error) {
-		p := plans[idx[s.Name]]
-		if o.StopOnFailure && halted.Load() {
-			return &Outcome{Server: s.Name, Action: o.Action, Result: ResultNotStarted,
-				Message: "not started: the rollout stopped at an earlier server", State: "untouched"}, nil
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 		}
-		oc := o.applyOne(ctx, p)
-		if oc.Result != ResultDone && oc.Result != ResultUnchanged {
-			halted.Store(true)
-		}
-		return oc, nil
-	})
-	for i, r := range res {
-		oc := r.Value
-		if oc == nil {
-			oc = &Outcome{Server: r.Server.Name, Action: o.Action, Result: ResultInterrupted,
+		if ctx.Err() != nil {
+			out[i] = &Outcome{Server: p.Name, Action: o.Action, Result: ResultInterrupted,
 				Message: "not started: interrupted", State: "untouched"}
-			if ctx.Err() == nil {
-				oc.Result, oc.Message = ResultFailed, fmt.Sprint(r.Err)
-			}
+			continue
 		}
-		out[i] = oc
+		if o.StopOnFailure && halted.Load() {
+			<-sem
+			out[i] = &Outcome{Server: p.Name, Action: o.Action, Result: ResultNotStarted,
+				Message: "not started: the rollout stopped at an earlier server", State: "untouched"}
+			continue
+		}
+		wg.Add(1)
+		go func(i int, p *Plan) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			defer func() {
+				if r := recover(); r != nil {
+					out[i] = &Outcome{Server: p.Name, Action: o.Action, Result: ResultFailed,
+						Message: fmt.Sprintf("internal error: %v", r), State: "unknown"}
+					halted.Store(true)
+				}
+			}()
+			oc := o.applyOne(ctx, p)
+			if oc.Result != ResultDone && oc.Result != ResultUnchanged {
+				halted.Store(true)
+			}
+			out[i] = oc
+		}(i, p)
 	}
+	wg.Wait()
 	return out
 }
 
@@ -473,10 +489,14 @@ func (o *Operation) applyOne(ctx context.Context, p *Plan) *Outcome {
 func (o *Operation) doneMessage(r *serverRun, oc *Outcome) string {
 	switch o.Action {
 	case "stop":
-		if r.poweredOff {
+		switch {
+		case r.poweredOff:
 			return "stopped and powered off"
+		case r.stopped:
+			return "stopped"
+		case r.cordoned:
+			return "cordoned in Scalelite (BBB was stopped already)"
 		}
-		return "stopped"
 	case "start", "restart":
 		if oc.TimeToReady > 0 {
 			return fmt.Sprintf("ready in %s", oc.TimeToReady.Round(100*time.Millisecond))

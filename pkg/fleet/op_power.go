@@ -80,7 +80,9 @@ func (o *Operation) runHook(ctx context.Context, s Server, which string, argv []
 	if timeout <= 0 {
 		timeout = DefaultPowerTimeout
 	}
-	hctx, cancel := context.WithTimeout(ctx, timeout)
+	// Ctrl-C does not cut a hook off half-way (a provider's API call in
+	// flight): it runs to its end, bounded by power.timeout.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(hctx, path, args[1:]...)
 	cmd.Args[0] = args[0]
@@ -94,8 +96,6 @@ func (o *Operation) runHook(ctx context.Context, s Server, which string, argv []
 		return nil
 	}
 	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
 	case hctx.Err() == context.DeadlineExceeded:
 		he.Err = fmt.Errorf("did not finish within power.timeout (%s); it was killed", timeout)
 	case errors.Is(err, fs.ErrPermission):

@@ -115,10 +115,10 @@ func (o *Operation) runStart(ctx context.Context, r *serverRun) error {
 			return skip("every unit is active")
 		}
 	}
-	if err := o.bbbConf(ctx, s, "--start"); err != nil {
+	if err := o.bbbConf(ctx, r, "--start"); err != nil {
 		return err
 	}
-	r.stopped = false
+	r.stopped, r.half = false, ""
 	r.done("bbb-conf --start ran", nil, nil)
 	return nil
 }

@@ -555,12 +555,20 @@ func (o *Operation) runEnd(ctx context.Context, r *serverRun) error {
 	}
 }
 
-// bbbConf runs `sudo bbb-conf ARG` and then reads the units.
-func (o *Operation) bbbConf(ctx context.Context, s Server, arg string) error {
-	cctx, cancel := context.WithTimeout(ctx, max(bbbConfTimeout, o.callTimeout()))
+// bbbConf runs `sudo bbb-conf ARG`. Ctrl-C does not cut it off: a
+// half-stopped BBB is worse than a finished stop, so it runs to its end
+// (bounded by bbbConfTimeout) and the operation stops after it.
+func (o *Operation) bbbConf(ctx context.Context, r *serverRun, arg string) error {
+	s := r.s
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(bbbConfTimeout, o.callTimeout()))
 	defer cancel()
+	stopNote := context.AfterFunc(ctx, func() {
+		r.progress(fmt.Sprintf("interrupted: letting bbb-conf %s finish (Ctrl-C again to leave at once)", arg), nil, nil)
+	})
+	defer stopNote()
 	res, err := o.remote(cctx, s, ssh.Command{Argv: []string{"bbb-conf", arg}, Sudo: true})
 	if err != nil {
+		r.half = fmt.Sprintf("bbb-conf %s failed: units may be partly %s", arg, map[string]string{"--stop": "stopped", "--start": "started"}[arg])
 		if res != nil && len(res.Stdout) > 0 {
 			return fmt.Errorf("bbb-conf %s: %w (%s)", arg, trimPrefixErr(err, s.Name), firstLine(strings.TrimSpace(string(res.Stdout))))
 		}
@@ -584,10 +592,10 @@ func (o *Operation) units(ctx context.Context, s Server) ([]bbb.UnitStatus, erro
 
 func (o *Operation) runStop(ctx context.Context, r *serverRun) error {
 	s := r.s
-	if err := o.bbbConf(ctx, s, "--stop"); err != nil {
+	if err := o.bbbConf(ctx, r, "--stop"); err != nil {
 		return err
 	}
-	us, err := o.units(ctx, s)
+	us, err := o.units(context.WithoutCancel(ctx), s)
 	if err != nil {
 		return fmt.Errorf("verifying the stop: %w", trimPrefixErr(err, s.Name))
 	}
@@ -598,9 +606,10 @@ func (o *Operation) runStop(ctx context.Context, r *serverRun) error {
 				still = append(still, u.Unit+" "+u.State)
 			}
 		}
+		r.half = "BBB partly stopped"
 		return fmt.Errorf("bbb-conf --stop ran, but units are still up: %s", strings.Join(still, ", "))
 	}
-	r.stopped = true
+	r.stopped, r.half = true, ""
 	r.done("BBB stopped; units inactive", nil, nil)
 	return nil
 }
