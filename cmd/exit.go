@@ -32,7 +32,8 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
        configured but unreachable; init would overwrite a config
   4    another changing run (start, stop, restart) holds the fleet lock;
        the message names it (pid, command, since); --wait-lock D waits
-  130  interrupted (Ctrl-C); remote commands were cancelled, nothing
+  130  interrupted (Ctrl-C); remote commands were cancelled (start, stop
+       and restart let a running bbb-conf or power hook finish), nothing
        further was done, and each server's state and undo are printed.
        load --watch and demo --serve run until Ctrl-C and then exit 0.
 

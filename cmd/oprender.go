@@ -148,7 +148,11 @@ func (app *App) renderPlans(format string, plans []*fleet.Plan) error {
 			head += " (BBB " + p.Release + ")"
 		}
 		fmt.Fprintln(out, app.IO.Bold(head)+" — dry run, nothing is changed")
-		fmt.Fprintf(out, "  meetings: %s\n", meetingsLine(p.Meetings))
+		if p.MeetingsUnknown != "" {
+			fmt.Fprintf(out, "  meetings: unknown (%s)\n", ui.Clean(p.MeetingsUnknown))
+		} else {
+			fmt.Fprintf(out, "  meetings: %s\n", meetingsLine(p.Meetings))
+		}
 		if len(p.Recordings) > 0 {
 			fmt.Fprintf(out, "  recordings pending: %s\n", ui.Clean(strings.Join(p.Recordings, ", ")))
 		}

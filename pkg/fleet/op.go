@@ -115,6 +115,9 @@ type Plan struct {
 	Steps  []*Step `json:"steps"`
 	// Meetings are the meetings running now (breakout rooms included).
 	Meetings []MeetingRef `json:"meetings"`
+	// MeetingsUnknown says why the meetings could not be read ("" when
+	// they were).
+	MeetingsUnknown string `json:"meetings_unknown,omitempty"`
 	// Recordings are the pending recording work files (reference §5).
 	Recordings []string `json:"recordings_pending,omitempty"`
 	// Release is the BBB release read over SSH ("" when unknown).

@@ -286,7 +286,7 @@ func (o *Operation) rake(ctx context.Context, argv []string) (string, error) {
 		if res != nil {
 			out = strings.TrimSpace(string(res.Stdout) + "\n" + string(res.Stderr))
 		}
-		return "", &ScaleliteError{Host: host.Host, Err: err, Out: out}
+		return "", &ScaleliteError{Host: host.Host, Err: trimPrefixErr(err, host.Name), Out: out}
 	}
 	return string(res.Stdout), nil
 }

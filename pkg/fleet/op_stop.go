@@ -165,6 +165,9 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 	if pl.Meetings == nil {
 		pl.Meetings = []MeetingRef{}
 	}
+	if p.apiErr != nil {
+		pl.MeetingsUnknown = trimPrefixErr(p.apiErr, s.Name).Error()
+	}
 	fail := func(kind ErrKind, err error) *Plan {
 		oe := &OpError{Server: s.Name, Step: StepCheck, Kind: kind, Err: err}
 		if kind == KindRefused {
@@ -193,7 +196,7 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 	}
 	if po.doStop {
 		if p.sshErr != nil {
-			return fail(KindFailed, fmt.Errorf("not reachable over SSH: %w", trimPrefixErr(p.sshErr, s.Name)))
+			return fail(KindFailed, fmt.Errorf("not reachable over SSH: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
 		}
 		stopped := unitsStopped(p.units)
 		if sl != nil && sl.err != nil && !stopped {
@@ -210,20 +213,25 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 	if po.doStart {
 		reachable := p.sshErr == nil
 		if !po.doStop && !reachable && len(s.Power.On) == 0 {
-			return fail(KindFailed, fmt.Errorf("not reachable over SSH and no power.on hook to switch it on: %w", trimPrefixErr(p.sshErr, s.Name)))
+			return fail(KindFailed, fmt.Errorf("not reachable over SSH and no power.on hook to switch it on: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
 		}
 		o.startSteps(pl, slUsable, sl, reachable)
 	}
 	return pl
 }
 
-// trimPrefixErr drops a leading "NAME: " (the server is named already).
-func trimPrefixErr(err error, name string) error {
+// trimPrefixErr drops leading "NAME: " prefixes (the server is named
+// already; "ssh: " where the message says SSH itself).
+func trimPrefixErr(err error, names ...string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	if t := strings.TrimPrefix(msg, name+": "); t != msg {
+	t := msg
+	for _, n := range names {
+		t = strings.TrimPrefix(t, n+": ")
+	}
+	if t != msg {
 		return &renamed{msg: t, err: err}
 	}
 	return err
