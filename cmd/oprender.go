@@ -66,8 +66,7 @@ func runOperation(app *App, args []string, r opRun) error {
 	command := "bbbfleet " + quoteArgs(app.args)
 	audit, err := fleet.OpenAudit(cfg.AuditLogPath(), command)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w; nothing was changed", err),
-			Hint: "make it writable, or set audit_log: (or state_dir:) in the config"}
+		return fmt.Errorf("%w; nothing was changed", err) // exit 2: see classify
 	}
 	lock, err := fleet.AcquireLock(ctx, cfg.LockPath(), command, r.waitLock)
 	if err != nil {
