@@ -367,10 +367,7 @@ func (rd *opRenderer) draw() {
 		if step == "" {
 			step = "-"
 		}
-		msg := l.msg
-		if len(msg) > 100 {
-			msg = msg[:100] + "…"
-		}
+		msg := shorten(l.msg, 100)
 		fmt.Fprintf(&b, "\r\x1b[2K%-*s  %-9s %s%s\n", width, n, step, rd.app.IO.Paint(l.tone, msg), rd.app.IO.Paint(ui.Faint, el))
 	}
 	rd.drawn = len(rd.names)
@@ -414,11 +411,18 @@ func (app *App) renderOutcomes(format string, plans []*fleet.Plan, outs []*fleet
 		detail := o.Message
 		if o.Err != nil {
 			detail = o.Err.Err.Error()
+			var mr *fleet.MeetingsRunningError
+			if errors.As(o.Err, &mr) {
+				detail = mr.Summary() // the meetings are listed on stderr
+			}
 			if o.Err.Step != "" {
 				detail = o.Err.Step + ": " + detail
 			}
 		}
 		detail, _, _ = strings.Cut(detail, "\n")
+		if format == "table" {
+			detail = shorten(detail, 100)
+		}
 		t.Rows = append(t.Rows, []string{o.Server, o.Result, tm, o.State, ui.Clean(detail)})
 	}
 	t.Tone = func(_, col int, v string) ui.Tone {
@@ -495,6 +499,9 @@ func opHint(app *App, o *fleet.Outcome) string {
 	undo := ""
 	if e.Undo != "" {
 		undo = "; undo: `" + e.Undo + "`"
+		if strings.Contains(e.State, "cordoned") && !strings.Contains(e.State, "stopped") {
+			undo = "; undo (re-enables it in Scalelite): `" + e.Undo + "`"
+		}
 	}
 	switch {
 	case e.Kind == fleet.KindInterrupted:
@@ -540,4 +547,13 @@ func parseDrain(v string) (bool, time.Duration, error) {
 		return false, 0, &ExitError{Code: ExitUsage, Err: fmt.Errorf("--drain %q: want a duration such as 45m, or \"default\" for drain.timeout", v)}
 	}
 	return true, d, nil
+}
+
+// shorten cuts s to n characters, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -320,7 +320,7 @@ func (r *serverRun) stateWords() (state, undo string) {
 		}
 		return st, "bbbfleet start " + name
 	case r.cordoned:
-		return "running, cordoned in Scalelite (no new meetings)", "bbbfleet start " + name + " (re-enables it in Scalelite)"
+		return "running, cordoned in Scalelite (no new meetings)", "bbbfleet start " + name
 	case r.poweredOn && r.readyAt.IsZero():
 		return "powered on, not ready yet", "bbbfleet stop " + name + " --power-off"
 	case !r.readyAt.IsZero() && r.enabled:

@@ -89,6 +89,26 @@ func (e *MeetingsRunningError) Error() string {
 	return msg
 }
 
+// Summary is the refusal in a few words, for a table cell.
+func (e *MeetingsRunningError) Summary() string {
+	var parts []string
+	if e.Unknown != nil {
+		parts = append(parts, "meetings unknown")
+	}
+	if n := len(e.Meetings); n > 0 {
+		u := participants(e.Meetings)
+		parts = append(parts, fmt.Sprintf("%d %s running (%d %s)", n, plural(n, "meeting", "meetings"), u, plural(u, "user", "users")))
+	}
+	if n := len(e.Recordings); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s pending", n, plural(n, "recording", "recordings")))
+	}
+	msg := strings.Join(parts, ", ")
+	if e.Deadline > 0 {
+		msg = fmt.Sprintf("drain deadline (%s) passed: %s", e.Deadline, msg)
+	}
+	return msg
+}
+
 func firstN(s []string, n int) []string {
 	if len(s) <= n {
 		return s
