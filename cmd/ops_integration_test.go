@@ -445,6 +445,14 @@ func TestStopScaleliteUnreachableRefuses(t *testing.T) {
 	if code != 0 || !f.State(t, 0).Stopped {
 		t.Fatalf("--skip-scalelite: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// start starts it, and says that it could not be enabled.
+	out, errOut, code = run(t, f.Config, "start", "bbb1")
+	if code != ExitFailed || f.State(t, 0).Stopped {
+		t.Fatalf("start: exit %d, want 1 with the server running\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "the server runs but could not be enabled in Scalelite") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
 }
 
 func TestStopServerMissingFromScalelite(t *testing.T) {
