@@ -84,8 +84,8 @@ func runDemo(app *App, o demoOptions) error {
 		// The tour starts without API secrets and fetches them; --serve
 		// starts ready to use.
 		NoSecrets: !o.serve,
-		// bbb-conf --start takes a moment, as on a real server.
-		StartDelay: 300 * time.Millisecond})
+		// A boot and bbb-conf --start take a moment, as on a real server.
+		StartDelay: 300 * time.Millisecond, BootDelay: 300 * time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("starting the simulated fleet: %w", err)
 	}
@@ -168,13 +168,14 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 	i := drainServer(f)
 	name := f.Hosts[i].Name
 	steps = append(steps, demoStep{
-		why: fmt.Sprintf("Shut %s down without cutting a class: cordon it in Scalelite, post a warning into its meetings, "+
-			"wait until its last lesson ends (within a second here), then stop BBB. Every step goes to the audit log.", name),
-		args:   []string{"stop", name, "--drain", "2m", "--message", "This server shuts down in {remaining}. Please save your work."},
+		why: fmt.Sprintf("Shut %s down for the night without cutting a class: cordon it in Scalelite, post a warning into its meetings, "+
+			"wait until its last lesson ends (within a second here), stop BBB, power it off with its power hook. Every step goes to the audit log.", name),
+		args:   []string{"stop", name, "--drain", "2m", "--power-off", "--message", "This server shuts down in {remaining}. Please save your work."},
 		ok:     []int{ExitOK},
 		before: func() error { return f.EndClassesSoon(i, 900*time.Millisecond) },
 	}, demoStep{
-		why:  fmt.Sprintf("And back: start BBB on %s, wait until every unit is up and the API accepts the secret, enable it in Scalelite.", name),
+		why: fmt.Sprintf("And back in the morning: power %s on, wait for SSH, wait until every unit is up and the API accepts the secret, "+
+			"enable it in Scalelite.", name),
 		args: []string{"start", name}, ok: []int{ExitOK},
 	})
 	return steps
@@ -294,8 +295,8 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 	ds := f.Hosts[drainServer(f)].Name
 	try = append(try,
 		[2]string{"bbbfleet stop " + ds + " --dry-run", "what a stop would do: steps, meetings"},
-		[2]string{"bbbfleet stop " + ds + " --drain 5m", "cordon, warn, wait for the lessons to end, stop"},
-		[2]string{"bbbfleet start " + ds, "start, wait until ready, enable in Scalelite"},
+		[2]string{"bbbfleet stop " + ds + " --drain 5m --power-off", "cordon, warn, wait for the lessons to end, stop, power off"},
+		[2]string{"bbbfleet start " + ds, "power on, start, wait until ready, enable in Scalelite"},
 		[2]string{"bbbfleet servers", "with each server's Scalelite state"})
 	width := 0
 	for _, t := range try {

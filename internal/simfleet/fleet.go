@@ -52,6 +52,9 @@ type Options struct {
 	// StartDelay is how long the units stay "activating" after
 	// `bbb-conf --start` (default 0: at once).
 	StartDelay time.Duration
+	// BootDelay is how long a server takes from power-on until SSH
+	// answers (default 0).
+	BootDelay time.Duration
 }
 
 // Fleet is a running simulated fleet: servers on 127.0.0.1 answering SSH
@@ -164,6 +167,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 			st.RecordingFailures = []string{"processed/" + sha1Hex("Physik 9b") + "-1773130201337-presentation.fail"}
 		}
 		st.StartDelay = o.StartDelay
+		st.Power.BootDelay = o.BootDelay
 		if o.State != nil {
 			o.State(i, &st)
 		}
@@ -237,12 +241,28 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	extra := fmt.Sprintf("scalelite: {ssh_host: 127.0.0.1, container: scalelite-api, ssh: {port: %d}}\n", lbHost.SSHPort)
 	// The run lock and the audit log stay in the fleet's directory.
 	extra += fmt.Sprintf("state_dir: %q\n", filepath.Join(dir, "state"))
+	// Power hooks: argv run by bbbfleet on this machine, as a provider's
+	// CLI would be; here they leave a note in DIR/power that the fleet
+	// picks up (watchPower) to switch the simulated machine.
+	powerDir := filepath.Join(dir, "power")
+	if err := os.Mkdir(powerDir, 0o700); err != nil {
+		return nil, fmt.Errorf("simfleet: %w", err)
+	}
+	defaults := "  drain: {poll: 250ms, timeout: 10m}\n" +
+		fmt.Sprintf("  power: {on: [touch, %q], off: [touch, %q], timeout: 30s}\n",
+			filepath.Join(powerDir, "{name}.on"), filepath.Join(powerDir, "{name}.off"))
 	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: extra,
-		Defaults: "  drain: {poll: 250ms, timeout: 10m}\n"})
+		Defaults: defaults})
 	if err != nil {
 		return nil, err
 	}
 	f.Files = *files
+
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		f.watchPower(ctx, powerDir, o.Now)
+	}()
 
 	f.Clock = &Clock{Start: o.Start, RealStart: o.Now(), Speed: o.Speed, Real: o.Now}
 	f.Model = NewModel(o.Seed, o.N)
@@ -401,6 +421,44 @@ func (f *Fleet) EndClassesSoon(i int, d time.Duration) error {
 		}
 		return nil
 	})
+}
+
+// watchPower switches a server's power when a power hook left NAME.on or
+// NAME.off in dir.
+func (f *Fleet) watchPower(ctx context.Context, dir string, now func() time.Time) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name, action, ok := strings.Cut(e.Name(), ".")
+			if !ok || (action != "on" && action != "off") {
+				continue
+			}
+			os.Remove(filepath.Join(dir, e.Name()))
+			for _, h := range f.Hosts {
+				if h.Name != name {
+					continue
+				}
+				_ = h.Sim.Update(func(s *sim.State) error {
+					if action == "on" {
+						s.PowerOn(now())
+					} else {
+						s.PowerOff()
+					}
+					return nil
+				})
+			}
+		}
+	}
 }
 
 func parentID(ms []sim.Meeting, b sim.Meeting) string {

@@ -157,7 +157,7 @@ func (o *Operation) runPowerOff(ctx context.Context, r *serverRun) error {
 			return fmt.Errorf("%s, but SSH still answers after power.timeout (%s)", how, timeout)
 		}
 		r.progress(how+"; waiting for SSH to stop answering", nil, nil)
-		t := time.NewTimer(500 * time.Millisecond)
+		t := time.NewTimer(250 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 			t.Stop()
