@@ -64,25 +64,30 @@ func runOperation(app *App, args []string, r opRun) error {
 
 	// Audit log and lock before anything is looked at or changed.
 	command := "bbbfleet " + quoteArgs(app.args)
-	audit, err := fleet.OpenAudit(cfg.AuditLogPath(), command)
+	guard, err := fleet.OpenGuard(ctx, cfg, command, r.waitLock)
 	if err != nil {
-		return fmt.Errorf("%w; nothing was changed", err) // exit 2: see classify
-	}
-	lock, err := fleet.AcquireLock(ctx, cfg.LockPath(), command, r.waitLock)
-	if err != nil {
-		audit.Close()
+		var au *fleet.AuditUnwritableError
+		if errors.As(err, &au) {
+			return fmt.Errorf("%w; nothing was changed", err) // exit 2: see classify
+		}
 		return err
 	}
-	defer lock.Release()
+	released := false
+	defer func() {
+		if !released {
+			guard.Close()
+		}
+	}()
 
 	plans := r.plan(ctx, op, servers)
 	rd := newOpRenderer(app, format, plans)
 	op.Subscribe(rd.event)
-	op.Subscribe(audit.Subscriber())
+	op.Subscribe(guard.Audit.Subscriber())
 	rd.begin()
 	outcomes := op.Apply(ctx, plans)
 	rd.end()
-	aerr := audit.Close()
+	released = true
+	aerr := guard.Close()
 	if err := app.renderOutcomes(format, plans, outcomes); err != nil {
 		return err
 	}

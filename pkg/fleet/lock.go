@@ -107,3 +107,35 @@ func (l *Lock) Release() {
 	l.f.Close()
 	l.f = nil
 }
+
+// Guard is what every changing run holds before it looks at or touches a
+// server: the audit log, open for appending, and the fleet lock. Commands
+// and the schedule daemon take it the same way.
+type Guard struct {
+	Audit *AuditLog
+	Lock  *Lock
+}
+
+// OpenGuard opens the audit log (an *AuditUnwritableError when it cannot
+// be written: refuse to change anything) and takes the fleet lock (a
+// *LockHeldError naming the holder, after waiting up to waitLock).
+// command is the run's command line as shown in both (no secret in it).
+func OpenGuard(ctx context.Context, cfg *Config, command string, waitLock time.Duration) (*Guard, error) {
+	audit, err := OpenAudit(cfg.AuditLogPath(), command)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := AcquireLock(ctx, cfg.LockPath(), command, waitLock)
+	if err != nil {
+		audit.Close()
+		return nil, err
+	}
+	return &Guard{Audit: audit, Lock: lock}, nil
+}
+
+// Close releases the lock and closes the audit log; it returns the audit
+// log's first write error, if any.
+func (g *Guard) Close() error {
+	g.Lock.Release()
+	return g.Audit.Close()
+}
