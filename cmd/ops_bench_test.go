@@ -183,3 +183,30 @@ func BenchmarkStopStart20(b *testing.B) {
 	b.ReportMetric(float64(twenty.Microseconds())/n/1000, "ms-20servers")
 	b.ReportMetric(float64(twenty)/float64(one), "ratio")
 }
+
+// BenchmarkStopStart20SSHD is BenchmarkStopStart20 over real OpenSSH sshd
+// hosts (bbbsim as their ForceCommand) with the Scalelite stand-in reached
+// over SSH too: the crypto and the simulated commands run in other
+// processes, as they would on real servers.
+//
+//	BBBFLEET_REQUIRE_SSHD=1 go test ./cmd -run '^$' -bench BenchmarkStopStart20SSHD -benchtime 3x
+func BenchmarkStopStart20SSHD(b *testing.B) {
+	b.Setenv("BBBFLEET_SSH_CONFIG", "none")
+	state := func(_ int, s *sim.State) { s.StartDelay = 300 * time.Millisecond }
+	f20 := testfleet.Start(b, testfleet.Options{N: 20, Scalelite: true, State: state, Extra: fmt.Sprintf("state_dir: %q\n", b.TempDir())})
+	f1 := testfleet.Start(b, testfleet.Options{N: 1, Scalelite: true, State: state, Extra: fmt.Sprintf("state_dir: %q\n", b.TempDir())})
+	var one, twenty time.Duration
+	cycle := func(cfg string) time.Duration {
+		_, a := benchRun(b, cfg, "stop", "all")
+		_, c := benchRun(b, cfg, "start", "all")
+		return a + c
+	}
+	for range b.N {
+		one += cycle(f1.Config)
+		twenty += cycle(f20.Config)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(one.Microseconds())/n/1000, "ms-1server")
+	b.ReportMetric(float64(twenty.Microseconds())/n/1000, "ms-20servers")
+	b.ReportMetric(float64(twenty)/float64(one), "ratio")
+}

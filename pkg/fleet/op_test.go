@@ -145,3 +145,19 @@ func TestOpErrorIs(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+func FuzzParseProbe(f *testing.F) {
+	f.Add(sim.StatusLines(sim.DefaultState("bbb1")) + probeRecMark + "\n" + RecordingStatusDir + "/recorded/a.done\n" + probeRelMark + "\nBIGBLUEBUTTON_RELEASE=3.0.4\n")
+	f.Add(probeRelMark + "\n" + probeRecMark + "\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, out string) {
+		units, recs, _ := parseProbe(out)
+		for _, r := range recs {
+			if !strings.HasSuffix(r, ".done") || strings.HasPrefix(r, "/") {
+				t.Fatalf("bad recording entry %q", r)
+			}
+		}
+		_ = unitsActive(units)
+		_ = unitsStopped(units)
+	})
+}
