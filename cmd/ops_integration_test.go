@@ -655,3 +655,40 @@ func TestScaleliteVisibleInServersAndCheck(t *testing.T) {
 		t.Errorf("check --only scalelite without Scalelite: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// bbb-web not answering: stop refuses (its meetings cannot be seen);
+// --force stops without looking.
+func TestStopAPIDown(t *testing.T) {
+	f, _ := opFleet(t, "", func(i int, s *sim.State) {
+		if i == 0 {
+			s.Units["bbb-web"] = sim.UnitFailed // nginx answers 502
+		}
+	})
+	out, errOut, code := run(t, f.Config, "--timeout", "2s", "stop", "bbb1")
+	if code != ExitRefused || f.State(t, 0).Stopped {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "cannot see its meetings") || !strings.Contains(errOut, "--force") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	out, errOut, code = run(t, f.Config, "--timeout", "2s", "stop", "bbb1", "--force")
+	if code != 0 || !f.State(t, 0).Stopped {
+		t.Fatalf("--force: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// A wrong secret is reported at once, not after --wait.
+func TestStartWrongSecretFailsFast(t *testing.T) {
+	f, _ := opFleet(t, "", nil)
+	f.Update(t, 0, func(s *sim.State) { s.Secret = "rotated-by-someone" })
+	out, errOut, code := run(t, f.Config, "start", "bbb1", "--wait", "10m")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if strings.Contains(errOut, "not ready within --wait") {
+		t.Errorf("it waited for the secret to fix itself:\n%s", errOut)
+	}
+	if !strings.Contains(errOut, "rejects the secret") || !strings.Contains(errOut, "bbbfleet secret fetch bbb1") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}

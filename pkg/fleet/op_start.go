@@ -139,6 +139,10 @@ func (o *Operation) runReady(ctx context.Context, r *serverRun) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		var ms *MissingSecretError
+		if errors.As(why, &ms) || bbb.IsSecretRejected(why) {
+			return why // waiting does not fix a secret
+		}
 		if time.Until(deadline) <= 0 {
 			return fmt.Errorf("not ready within --wait %s: %w", r.plan.opts.start.Wait, why)
 		}

@@ -468,6 +468,12 @@ func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {
 				return nil
 			}
 		}
+		if first && !so.Drain && lastErr != nil {
+			if so.Force {
+				return skip("%v: --force stops without looking", lastErr)
+			}
+			return lastErr
+		}
 		if first && !so.Drain {
 			if so.Force {
 				return skip("no --drain: %d meetings left for --force to end", len(lastMs))
@@ -480,6 +486,10 @@ func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {
 		left := time.Until(deadline)
 		if left <= 0 {
 			if lastErr != nil && lastMs == nil {
+				if so.Force {
+					r.done(fmt.Sprintf("deadline passed without an answer (%v): --force stops", lastErr), seen, nil)
+					return nil
+				}
 				return fmt.Errorf("drain deadline (%s) passed without an answer: %w", timeout, lastErr)
 			}
 			if so.Force {
@@ -521,7 +531,9 @@ func (o *Operation) runEnd(ctx context.Context, r *serverRun) error {
 	s := r.s
 	ms, err := o.meetings(ctx, s)
 	if err != nil {
-		return fmt.Errorf("getMeetings: %w", trimPrefixErr(err, s.Name))
+		// bbb-web does not answer: its meetings are broken for their
+		// users already, and --force asked to stop regardless.
+		return skip("cannot read the meetings (getMeetings: %v): --force stops without ending them", trimPrefixErr(err, s.Name))
 	}
 	if len(ms) == 0 {
 		return skip("no meetings left")
