@@ -398,7 +398,7 @@ func TestStartPowerHookFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := testfleet.Start(t, testfleet.Options{N: 1, SSHTimeout: "2s",
+			f := testfleet.Start(t, testfleet.Options{N: 1, SSHTimeout: "2s", PowerWatch: true,
 				Defaults: fmt.Sprintf("  power: {on: [%q, \"{name}\"], timeout: %s}\n", c.hook, c.timeout),
 				Extra:    fmt.Sprintf("state_dir: %q\n", t.TempDir()),
 				State:    func(i int, s *sim.State) { s.PowerOff() }})

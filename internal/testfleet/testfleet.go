@@ -45,6 +45,8 @@ type Options struct {
 	// simulated machine) and runs the harness that stops a powered-off
 	// host's sshd and starts it again at power-on.
 	Power bool
+	// PowerWatch runs only that harness (for tests with hooks of their own).
+	PowerWatch bool
 }
 
 // Fleet is a running test fleet.
@@ -229,6 +231,8 @@ func Start(t testing.TB, o Options) *Fleet {
 			t.Fatal(err)
 		}
 		defaults += fmt.Sprintf("  power: {on: [%q, \"{name}\", \"on\"], off: [%q, \"{name}\", \"off\"], timeout: 20s}\n", f.PowerScript, f.PowerScript)
+	}
+	if o.Power || o.PowerWatch {
 		f.watchPower(t)
 	}
 	files, err := simfleet.WriteFiles(filepath.Join(f.SSH.Dir, "client"), specs, simfleet.FileOptions{
@@ -277,6 +281,7 @@ func shareState(dir string) {
 // off (or the machine still boots) its sshd is stopped (connections drop,
 // new ones are refused); when it is up, sshd runs again on the same port.
 func (f *Fleet) watchPower(t testing.TB) {
+	f.syncPower(t) // a host that starts powered off has no sshd from the start
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	t.Cleanup(func() { close(done); <-stopped })
@@ -290,17 +295,22 @@ func (f *Fleet) watchPower(t testing.TB) {
 				return
 			case <-tk.C:
 			}
-			for _, h := range f.Hosts {
-				down := h.Sim.Down()
-				switch {
-				case down && !h.SSH.Stopped():
-					h.SSH.Stop()
-				case !down && h.SSH.Stopped():
-					if err := h.SSH.Restart(); err != nil {
-						t.Logf("testfleet: %v", err)
-					}
-				}
-			}
+			f.syncPower(t)
 		}
 	}()
+}
+
+// syncPower makes every host's sshd follow its simulated power.
+func (f *Fleet) syncPower(t testing.TB) {
+	for _, h := range f.Hosts {
+		down := h.Sim.Down()
+		switch {
+		case down && !h.SSH.Stopped():
+			h.SSH.Stop()
+		case !down && h.SSH.Stopped():
+			if err := h.SSH.Restart(); err != nil {
+				t.Logf("testfleet: %v", err)
+			}
+		}
+	}
 }

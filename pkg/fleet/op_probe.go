@@ -154,6 +154,25 @@ func connectionBroken(err error) bool {
 	return true
 }
 
+// sshUnreachable reports whether an SSH error means nobody answers (the
+// machine is off or not up yet: refused, timed out, reset, no route), as
+// opposed to an answer that refuses us (host key, no accepted key, sudo)
+// or a command that failed: a power hook cannot fix those.
+func sshUnreachable(err error) bool {
+	var ee *ssh.ExitError
+	var hk *ssh.HostKeyError
+	if err == nil || errors.As(err, &ee) || errors.As(err, &hk) || errors.Is(err, ssh.ErrSudoPassword) {
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"no usable key", "no accepted key", "host key"} {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	return true
+}
+
 // forget drops the run's cached connection to a server (closing it), so
 // that the next SSH call dials again: after a drop, a reboot, a power-off.
 func (e *Env) forget(name string) { e.forgetIf(name, nil) }

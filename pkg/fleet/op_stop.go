@@ -232,6 +232,9 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 	}
 	if po.doStart {
 		reachable := p.sshErr == nil
+		if !po.doStop && !reachable && !sshUnreachable(p.sshErr) {
+			return fail(KindFailed, fmt.Errorf("SSH answers but does not let us in: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
+		}
 		if !po.doStop && !reachable && len(s.Power.On) == 0 {
 			return fail(KindFailed, fmt.Errorf("not reachable over SSH and no power.on hook to switch it on: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
 		}
