@@ -166,8 +166,8 @@ func TestSSHUnreachable(t *testing.T) {
 	for msg, want := range map[string]bool{
 		"bbb1: ssh: 127.0.0.2:22: connection refused (is sshd running there, and is the port right?)": true,
 		"bbb1: ssh: 10.0.0.1:22: TCP connect timed out after 5s":                                      true,
-		"bbb1: ssh: no accepted key for root@10.0.0.1:22; tried agent":                                  false,
-		"bbb1: ssh: no usable key for root@10.0.0.1:22; tried default keys":                             false,
+		"bbb1: ssh: no accepted key for root@10.0.0.1:22; tried agent":                                false,
+		"bbb1: ssh: no usable key for root@10.0.0.1:22; tried default keys":                           false,
 	} {
 		if got := sshUnreachable(errors.New(msg)); got != want {
 			t.Errorf("%q: %v", msg, got)
