@@ -692,3 +692,51 @@ func TestStartWrongSecretFailsFast(t *testing.T) {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 }
+
+// Recording processing pending (recorded/*.done, ended/*.done) protects a
+// server like a meeting: refused without --drain, waited for with it,
+// refused at the deadline unless --force.
+func TestStopWaitsForRecordings(t *testing.T) {
+	pending := func(doneIn time.Duration) func(i int, s *sim.State) {
+		return func(i int, s *sim.State) {
+			if i != 0 {
+				return
+			}
+			s.RecordingStatus = []string{"recorded/abc-1773130201337.done", "ended/abc-1773130201337.done", "processed/old-1.done"}
+			if doneIn > 0 {
+				s.RecordingsDoneAt = time.Now().Add(doneIn)
+			}
+		}
+	}
+	t.Run("refused-then-drained", func(t *testing.T) {
+		f, _ := opFleet(t, "", pending(1500*time.Millisecond))
+		out, errOut, code := run(t, f.Config, "stop", "bbb1")
+		if code != ExitRefused || f.State(t, 0).Stopped {
+			t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+		}
+		if !strings.Contains(errOut, "recording work pending: recorded/abc-1773130201337.done") {
+			t.Errorf("stderr:\n%s", errOut)
+		}
+		out, errOut, code = run(t, f.Config, "stop", "bbb1", "--drain", "20s")
+		if code != 0 || !f.State(t, 0).Stopped {
+			t.Fatalf("--drain: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if st := f.State(t, 0); len(st.RecordingStatus) != 1 {
+			t.Errorf("stopped with recording work left: %v", st.RecordingStatus)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		f, _ := opFleet(t, "", pending(0))
+		out, errOut, code := run(t, f.Config, "stop", "bbb1", "--drain", "300ms")
+		if code != ExitRefused || f.State(t, 0).Stopped {
+			t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+		}
+		out, errOut, code = run(t, f.Config, "stop", "bbb1", "--drain", "300ms", "--force")
+		if code != 0 || !f.State(t, 0).Stopped {
+			t.Fatalf("--force: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if !strings.Contains(out, "bbb-record --rebuild") {
+			t.Errorf("no recovery hint:\n%s", out)
+		}
+	})
+}
