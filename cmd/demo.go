@@ -172,7 +172,7 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 			"wait until its last lesson ends (within a second here), stop BBB, power it off with its power hook. Every step goes to the audit log.", name),
 		args:   []string{"stop", name, "--drain", "2m", "--power-off", "--message", "This server shuts down in {remaining}. Please save your work."},
 		ok:     []int{ExitOK},
-		before: func() error { return f.EndClassesSoon(i, 900*time.Millisecond) },
+		before: func() error { f.EndClassesWhenCordoned(i, 900*time.Millisecond); return nil },
 	}, demoStep{
 		why: fmt.Sprintf("And back in the morning: power %s on, wait for SSH, wait until every unit is up and the API accepts the secret, "+
 			"enable it in Scalelite.", name),

@@ -119,15 +119,14 @@ func TestOpCtrlCLetsBBBConfFinish(t *testing.T) {
 	defer f.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// Cancel once the stop is under way (the server is cordoned).
-		for f.Scalelite != nil {
-			st, _ := f.Scalelite.Sim.State()
-			if st.Scalelite.Servers[0].State == sim.ScaleliteCordoned {
+		// Cancel while bbb-conf --stop runs (its units are deactivating).
+		for ctx.Err() == nil {
+			st, _ := f.Hosts[0].Sim.State()
+			if st.Units["bbb-web"] == sim.UnitDeactivating {
 				break
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(200 * time.Millisecond)
 		cancel()
 	}()
 	out, errOut, code := runCtx(t, ctx, f.Config, "stop", "bbb1", "--power-off")

@@ -139,9 +139,22 @@ func TestStopRefusedChangesNothing(t *testing.T) {
 func TestStopDrainEmptiesThenStops(t *testing.T) {
 	for _, user := range []string{"", "bbbfleet-test"} {
 		t.Run("user="+user, func(t *testing.T) {
-			f, stateDir := opFleet(t, user, withMeetings(2, 1200*time.Millisecond))
-			lastEnd := f.State(t, 0).Meetings[1].EndsAt
+			f, stateDir := opFleet(t, user, withMeetings(2, 0))
+			// The lessons end one after another once the drain runs.
+			ended := make(chan time.Time, 1)
+			go func() {
+				sshtest.Poll(20*time.Second, func() bool { return scaleliteState(t, f, 0) == sim.ScaleliteCordoned })
+				now := time.Now()
+				f.Hosts[0].Sim.Update(func(s *sim.State) error {
+					for i := range s.Meetings {
+						s.Meetings[i].EndsAt = now.Add(400*time.Millisecond + time.Duration(i)*300*time.Millisecond)
+					}
+					return nil
+				})
+				ended <- now.Add(400*time.Millisecond + 300*time.Millisecond)
+			}()
 			out, errOut, code := run(t, f.Config, "stop", "bbb1", "--drain", "20s", "--message", "Closing in {remaining}")
+			lastEnd := <-ended
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 			}
@@ -241,7 +254,7 @@ func TestStopEndIgnoredFails(t *testing.T) {
 		withMeetings(1, 0)(i, s)
 		s.EndIgnored = true
 	})
-	out, errOut, code := run(t, f.Config, "--timeout", "1s", "stop", "bbb1", "--force")
+	out, errOut, code := run(t, f.Config, "--timeout", "3s", "stop", "bbb1", "--force")
 	if code != ExitFailed {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
@@ -474,7 +487,7 @@ func TestStopServerMissingFromScalelite(t *testing.T) {
 
 func TestStopDrainSurvivesSSHDrop(t *testing.T) {
 	// No power watcher here: the test itself drops the connections.
-	f := testfleet.Start(t, testfleet.Options{N: 1, Scalelite: true, State: withMeetings(2, 2*time.Second),
+	f := testfleet.Start(t, testfleet.Options{N: 1, Scalelite: true, State: withMeetings(2, 0),
 		Defaults: "  drain: {poll: 50ms}\n", Extra: fmt.Sprintf("state_dir: %q\n", t.TempDir())})
 	dropped := make(chan error, 1)
 	go func() {
@@ -487,7 +500,14 @@ func TestStopDrainSurvivesSSHDrop(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 		f.Hosts[0].SSH.Stop()
 		time.Sleep(200 * time.Millisecond)
-		dropped <- f.Hosts[0].SSH.Restart()
+		err := f.Hosts[0].SSH.Restart()
+		// The class ends after the drop.
+		f.Update(t, 0, func(s *sim.State) {
+			for i := range s.Meetings {
+				s.Meetings[i].EndsAt = time.Now().Add(500 * time.Millisecond)
+			}
+		})
+		dropped <- err
 	}()
 	out, errOut, code := run(t, f.Config, "stop", "bbb1", "--drain", "20s")
 	if err := <-dropped; err != nil {
@@ -507,7 +527,12 @@ func TestStopDrainSurvivesSSHDrop(t *testing.T) {
 func TestStopInterruptedDrain(t *testing.T) {
 	f, stateDir := opFleet(t, "", withMeetings(2, 0))
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(600*time.Millisecond, cancel)
+	go func() {
+		// Ctrl-C during the drain: once bbb1 is cordoned.
+		sshtest.Poll(20*time.Second, func() bool { return scaleliteState(t, f, 0) == sim.ScaleliteCordoned })
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+	}()
 	out, errOut, code := runCtx(t, ctx, f.Config, "stop", "bbb1", "--drain", "1m")
 	if code != ExitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s\n%s", code, out, errOut)
@@ -531,13 +556,19 @@ func TestStopInterruptedDrain(t *testing.T) {
 }
 
 func TestOpConcurrentRunsExit4(t *testing.T) {
-	f, _ := opFleet(t, "", withMeetings(1, 1500*time.Millisecond))
+	f, stateDir := opFleet(t, "", withMeetings(1, 0))
 	done := make(chan int)
 	go func() {
 		_, _, code := run(t, f.Config, "stop", "bbb1", "--drain", "20s")
 		done <- code
 	}()
-	time.Sleep(500 * time.Millisecond)
+	// Once the first run holds the lock (its holder line is written)...
+	if !sshtest.Poll(20*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(stateDir, "lock"))
+		return strings.Contains(string(b), "stop bbb1 --drain 20s")
+	}) {
+		t.Fatal("the first run never took the lock")
+	}
 	out, errOut, code := run(t, f.Config, "stop", "bbb2")
 	if code != ExitLocked || !strings.Contains(errOut, "(bbbfleet -c ") || !strings.Contains(errOut, "stop bbb1 --drain 20s) since") {
 		t.Errorf("second run: exit %d, want 4\n%s\n%s", code, out, errOut)
@@ -545,6 +576,12 @@ func TestOpConcurrentRunsExit4(t *testing.T) {
 	if f.State(t, 1).Stopped {
 		t.Error("the second run stopped bbb2")
 	}
+	// ... and the first one's class ends.
+	f.Update(t, 0, func(s *sim.State) {
+		for i := range s.Meetings {
+			s.Meetings[i].EndsAt = time.Now().Add(200 * time.Millisecond)
+		}
+	})
 	if c := <-done; c != 0 {
 		t.Errorf("first run: exit %d", c)
 	}

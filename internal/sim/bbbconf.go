@@ -138,6 +138,15 @@ func cmdBBBConf(c *cmd) int {
 			}
 			c.outf("Stopping BigBlueButton\n")
 			if s.StopDelay > 0 {
+				// systemd shows the units "deactivating" while they stop.
+				_ = c.h.store.Update(func(st *State) error {
+					for u, v := range st.Units {
+						if !notInTarget[u] && v == UnitActive {
+							st.Units[u] = UnitDeactivating
+						}
+					}
+					return nil
+				})
 				t := time.NewTimer(s.StopDelay)
 				select {
 				case <-t.C:

@@ -17,10 +17,11 @@ import (
 
 // Unit states as printed by `systemctl is-active`.
 const (
-	UnitActive     = "active"
-	UnitInactive   = "inactive"
-	UnitFailed     = "failed"
-	UnitActivating = "activating"
+	UnitActive       = "active"
+	UnitInactive     = "inactive"
+	UnitFailed       = "failed"
+	UnitActivating   = "activating"
+	UnitDeactivating = "deactivating"
 )
 
 // Units30 are the systemd units `bbb-conf --status` lists on BBB 3.0, in

@@ -79,6 +79,9 @@ type Fleet struct {
 	once   sync.Once
 	mu     sync.Mutex
 	placed []map[string]bool // meeting IDs the model wrote last, per host
+	// endOnCordon: server index -> within how long its classes end once
+	// Scalelite cordons it (EndClassesWhenCordoned).
+	endOnCordon map[int]time.Duration
 	ended  map[string]bool   // model meetings somebody ended
 	simNow time.Time         // simulated time of the last tick
 }
@@ -406,6 +409,42 @@ func (f *Fleet) accepting() []bool {
 	return out
 }
 
+// EndClassesWhenCordoned makes every meeting on server i end within d of
+// the moment Scalelite cordons it: the lessons finish while the server
+// drains.
+func (f *Fleet) EndClassesWhenCordoned(i int, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.endOnCordon == nil {
+		f.endOnCordon = map[int]time.Duration{}
+	}
+	f.endOnCordon[i] = d
+}
+
+// endCordoned applies EndClassesWhenCordoned.
+func (f *Fleet) endCordoned() {
+	f.mu.Lock()
+	pending := len(f.endOnCordon) > 0
+	f.mu.Unlock()
+	if !pending {
+		return
+	}
+	acc := f.accepting()
+	f.mu.Lock()
+	var due []int
+	var ds []time.Duration
+	for i, d := range f.endOnCordon {
+		if !acc[i] {
+			due, ds = append(due, i), append(ds, d)
+			delete(f.endOnCordon, i)
+		}
+	}
+	f.mu.Unlock()
+	for k, i := range due {
+		_ = f.EndClassesSoon(i, ds[k])
+	}
+}
+
 // EndClassesSoon makes every meeting on server i end by itself within d
 // (its last users leave), one after another.
 func (f *Fleet) EndClassesSoon(i int, d time.Duration) error {
@@ -434,6 +473,7 @@ func (f *Fleet) watchPower(ctx context.Context, dir string, now func() time.Time
 			return
 		case <-t.C:
 		}
+		f.endCordoned()
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			continue

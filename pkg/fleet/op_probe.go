@@ -111,7 +111,7 @@ func unitsStopped(us []bbb.UnitStatus) bool {
 		return false
 	}
 	for _, u := range us {
-		if !sharedUnits[u.Unit] && (u.State == "active" || u.State == "activating" || u.State == "reloading") {
+		if !sharedUnits[u.Unit] && (u.State == "active" || u.State == "activating" || u.State == "reloading" || u.State == "deactivating") {
 			return false
 		}
 	}
