@@ -82,8 +82,8 @@ type Fleet struct {
 	// endOnCordon: server index -> within how long its classes end once
 	// Scalelite cordons it (EndClassesWhenCordoned).
 	endOnCordon map[int]time.Duration
-	ended  map[string]bool   // model meetings somebody ended
-	simNow time.Time         // simulated time of the last tick
+	ended       map[string]bool // model meetings somebody ended
+	simNow      time.Time       // simulated time of the last tick
 }
 
 // Host is one simulated server.
