@@ -181,7 +181,7 @@ func (o *Operation) plan(ctx context.Context, servers []Server, po planOpts) []*
 
 func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts) *Plan {
 	pl := &Plan{Server: s, Name: s.Name, Action: o.Action, probe: p, opts: po, Meetings: meetingRefs(p.meetings),
-		Recordings: p.recordings, Release: p.release}
+		Recordings: p.recordings, Release: p.release, Steps: []*Step{}}
 	if pl.Meetings == nil {
 		pl.Meetings = []MeetingRef{}
 	}
