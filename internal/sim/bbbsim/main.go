@@ -7,6 +7,10 @@
 //	bbbsim --state DIR
 //	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S]
 //	       [--sudo USER=nopasswd|password]...
+//	bbbsim power --state DIR on|off|status   (the test fleet's power hooks)
+//
+// While the simulated machine is off or booting, bbbsim answers nothing and
+// exits 255 (the test harness stops that host's sshd meanwhile).
 package main
 
 import (
