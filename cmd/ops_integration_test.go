@@ -777,3 +777,20 @@ func TestStopWaitsForRecordings(t *testing.T) {
 		}
 	})
 }
+
+// A login that cannot read the recording status cannot rule out pending
+// processing: refused unless --force.
+func TestStopRecordingStatusUnreadable(t *testing.T) {
+	f, _ := opFleet(t, "bbbfleet-test", func(i int, s *sim.State) { s.RecordingsPrivate = true })
+	out, errOut, code := run(t, f.Config, "stop", "bbb1")
+	if code != ExitRefused || f.State(t, 0).Stopped {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "cannot see its recording processing") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	out, errOut, code = run(t, f.Config, "stop", "bbb1", "--force")
+	if code != 0 || !f.State(t, 0).Stopped {
+		t.Fatalf("--force: exit %d\n%s\n%s", code, out, errOut)
+	}
+}

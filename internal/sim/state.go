@@ -190,6 +190,9 @@ type State struct {
 	// EndRejected: `end` is refused as a wrong moderator password is
 	// (FAILED, invalidPassword).
 	EndRejected bool `json:"endRejected,omitempty"`
+	// RecordingsPrivate: the recording status directories are readable
+	// by root only (find as another user: Permission denied).
+	RecordingsPrivate bool `json:"recordingsPrivate,omitempty"`
 	// RecordingsDoneAt, when set, is when pending recording work
 	// (recorded/*.done, ended/*.done) is processed and its files go.
 	RecordingsDoneAt time.Time `json:"recordingsDoneAt,omitzero"`

@@ -16,6 +16,7 @@ type probe struct {
 	sshErr     error // SSH did not answer (dial or command)
 	units      []bbb.UnitStatus
 	recordings []string
+	recsErr    error // the recording status could not be read
 	release    string
 	apiErr     error // getMeetings failed
 	meetings   []bbb.Meeting
@@ -28,18 +29,27 @@ const RecordingStatusDir = "/var/bigbluebutton/recording/status"
 // in one SSH command. It is a constant: nothing from the config or a
 // server goes into it.
 const probeScript = "bbb-conf --status; echo " + probeRecMark + "; " +
-	"find " + RecordingStatusDir + "/recorded " + RecordingStatusDir + "/ended -name '*.done' 2>/dev/null; " +
+	"find " + RecordingStatusDir + "/recorded " + RecordingStatusDir + "/ended -name '*.done' 2>/dev/null || echo " + probeRecFailed + "; " +
 	"echo " + probeRelMark + "; cat /etc/bigbluebutton/bigbluebutton-release 2>/dev/null; true"
 
 const (
-	probeRecMark = "--bbbfleet-recordings--"
-	probeRelMark = "--bbbfleet-release--"
+	probeRecMark   = "--bbbfleet-recordings--"
+	probeRecFailed = "--bbbfleet-recordings-unreadable--"
+	probeRelMark   = "--bbbfleet-release--"
 )
 
+// ErrRecordingsUnreadable says the recording status directories could not
+// be read (missing, or no permission for the login): pending processing
+// cannot be ruled out.
+var ErrRecordingsUnreadable = errors.New("cannot read " + RecordingStatusDir + "/{recorded,ended} (find failed: missing, or no permission for the login user?)")
+
 // parseProbe splits the probe script's output.
-func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, release string) {
-	status, rest, _ := strings.Cut(out, probeRecMark+"\n")
-	recs, rel, _ := strings.Cut(rest, probeRelMark+"\n")
+func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, release string, recsErr error) {
+	status, rest, found := strings.Cut(out, probeRecMark+"\n")
+	recs, rel, found2 := strings.Cut(rest, probeRelMark+"\n")
+	if !found || !found2 || strings.Contains(recs, probeRecFailed) {
+		recsErr = ErrRecordingsUnreadable
+	}
 	units = bbb.ParseStatus(status)
 	for _, l := range strings.Split(recs, "\n") {
 		l = strings.TrimSpace(l)
@@ -50,7 +60,7 @@ func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, releas
 	if r, err := bbb.ParseRelease(rel); err == nil {
 		release = r
 	}
-	return units, recordings, release
+	return units, recordings, release, recsErr
 }
 
 // probeSSH runs the probe script over SSH.
@@ -65,7 +75,7 @@ func (o *Operation) probeSSH(ctx context.Context, s Server, p *probe) {
 		p.sshErr = err
 		return
 	}
-	p.units, p.recordings, p.release = parseProbe(string(res.Stdout))
+	p.units, p.recordings, p.release, p.recsErr = parseProbe(string(res.Stdout))
 }
 
 // probeAPI reads the meetings.

@@ -72,7 +72,10 @@ type MeetingsRunningError struct {
 
 func (e *MeetingsRunningError) Error() string {
 	var parts []string
-	if e.Unknown != nil {
+	switch {
+	case errors.Is(e.Unknown, ErrRecordingsUnreadable):
+		parts = append(parts, fmt.Sprintf("cannot see its recording processing (%v)", e.Unknown))
+	case e.Unknown != nil:
 		parts = append(parts, fmt.Sprintf("cannot see its meetings (%v)", e.Unknown))
 	}
 	if n := len(e.Meetings); n > 0 {
@@ -92,7 +95,10 @@ func (e *MeetingsRunningError) Error() string {
 // Summary is the refusal in a few words, for a table cell.
 func (e *MeetingsRunningError) Summary() string {
 	var parts []string
-	if e.Unknown != nil {
+	switch {
+	case errors.Is(e.Unknown, ErrRecordingsUnreadable):
+		parts = append(parts, "recording processing unknown")
+	case e.Unknown != nil:
 		parts = append(parts, "meetings unknown")
 	}
 	if n := len(e.Meetings); n > 0 {
@@ -224,6 +230,9 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 		}
 		if !stopped && p.apiErr != nil && !po.stop.Force {
 			return fail(KindRefused, &MeetingsRunningError{Unknown: trimPrefixErr(p.apiErr, s.Name), Recordings: p.recordings})
+		}
+		if !stopped && p.recsErr != nil && !po.stop.Force {
+			return fail(KindRefused, &MeetingsRunningError{Unknown: p.recsErr, Meetings: pl.Meetings})
 		}
 		if !stopped && (len(p.meetings) > 0 || len(p.recordings) > 0) && !po.stop.Drain && !po.stop.Force {
 			return fail(KindRefused, &MeetingsRunningError{Meetings: pl.Meetings, Recordings: p.recordings})
@@ -419,8 +428,8 @@ func (o *Operation) pendingRecordings(ctx context.Context, s Server) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	_, recs, _ := parseProbe(string(res.Stdout))
-	return recs, nil
+	_, recs, _, rerr := parseProbe(string(res.Stdout))
+	return recs, rerr
 }
 
 func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {

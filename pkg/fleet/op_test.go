@@ -106,7 +106,13 @@ func TestParseProbe(t *testing.T) {
 	out := sim.StatusLines(st) + probeRecMark + "\n" +
 		RecordingStatusDir + "/recorded/abc-123.done\n" + RecordingStatusDir + "/ended/abc-123.done\n" +
 		probeRelMark + "\nBIGBLUEBUTTON_RELEASE=3.0.4\n"
-	units, recs, rel := parseProbe(out)
+	units, recs, rel, rerr := parseProbe(out)
+	if rerr != nil {
+		t.Errorf("recordings error: %v", rerr)
+	}
+	if _, _, _, rerr := parseProbe(probeRecMark + "\n" + probeRecFailed + "\n" + probeRelMark + "\n"); !errors.Is(rerr, ErrRecordingsUnreadable) {
+		t.Errorf("unreadable status dirs: %v", rerr)
+	}
 	if len(units) != len(sim.Units30) || unitsActive(units) || unitsStopped(units) {
 		t.Errorf("units: %d active=%v stopped=%v", len(units), unitsActive(units), unitsStopped(units))
 	}
@@ -151,7 +157,7 @@ func FuzzParseProbe(f *testing.F) {
 	f.Add(probeRelMark + "\n" + probeRecMark + "\n")
 	f.Add("")
 	f.Fuzz(func(t *testing.T, out string) {
-		units, recs, _ := parseProbe(out)
+		units, recs, _, _ := parseProbe(out)
 		for _, r := range recs {
 			if !strings.HasSuffix(r, ".done") || strings.HasPrefix(r, "/") {
 				t.Fatalf("bad recording entry %q", r)
