@@ -313,7 +313,15 @@ func (o *Operation) rake(ctx context.Context, argv []string) (string, error) {
 	if err != nil {
 		out := ""
 		if res != nil {
-			out = strings.TrimSpace(string(res.Stdout) + "\n" + string(res.Stderr))
+			// Both streams (rake prints its errors on stdout), without
+			// any line that could hold a server's secret.
+			var keep []string
+			for _, l := range strings.Split(string(res.Stdout)+"\n"+string(res.Stderr), "\n") {
+				if l = strings.TrimSpace(l); l != "" && !strings.Contains(strings.ToLower(l), "secret") {
+					keep = append(keep, l)
+				}
+			}
+			out = strings.Join(keep, "\n")
 		}
 		return "", &ScaleliteError{Host: host.Host, Err: trimPrefixErr(err, host.Name), Out: out}
 	}
