@@ -309,7 +309,8 @@ func (o *Operation) stopSteps(pl *Plan, slUsable, stopped bool) {
 		warn.Skip = "no --drain: no warning"
 	case msg == "":
 		warn.Skip = "no message"
-	case len(pl.Meetings) == 0:
+	case len(pl.Meetings) == 0 && !pl.opts.doStart:
+		// (a rolling restart looks again when the server's turn comes)
 		warn.Skip = "no meetings to warn"
 	case strings.HasPrefix(pl.Release, "2."):
 		warn.Skip = fmt.Sprintf("BBB %s has no sendChatMessage: no warning could be sent", pl.Release)
@@ -386,6 +387,9 @@ func (o *Operation) runWarn(ctx context.Context, r *serverRun) error {
 	ms, err := o.meetings(ctx, s)
 	if err != nil {
 		return fmt.Errorf("reading the meetings to warn: %w", trimPrefixErr(err, s.Name))
+	}
+	if len(ms) == 0 {
+		return skip("no meetings to warn")
 	}
 	c, err := o.Env.API(s)
 	if err != nil {
