@@ -29,13 +29,18 @@ A server with meetings running, or with recording processing pending, is
 never stopped without --drain or --force: stop refuses at once (exit 3),
 lists the meetings, and changes nothing.
 
---drain D first cordons the server in Scalelite (when scalelite: is
-configured; the server is matched by its API URL), posts the message into
-every meeting (BBB 3.0+; on 2.7 there is no way to, and stop says so),
-then polls getMeetings every drain.poll until no meeting runs (breakout
-rooms count) and no recording is processing, and stops. --drain default
-waits drain.timeout. When the deadline passes, the server is not stopped:
-it stays up and cordoned (exit 3); ` + "`bbbfleet start NAME`" + ` re-enables it.
+Before anything else the server is cordoned in Scalelite (when scalelite:
+is configured; the server is matched by its API URL, the task runs over
+SSH as docker exec CONTAINER bin/rake servers:cordon[ID]). When Scalelite
+cannot be asked, stop refuses (exit 3): Scalelite might still send the
+server new meetings (--skip-scalelite when it was taken out by hand).
+
+--drain D posts the message into every meeting (BBB 3.0+; on 2.7 there is
+no way to, and stop says so), then polls getMeetings every drain.poll
+until no meeting runs (breakout rooms count) and no recording is
+processing, and stops. --drain default waits drain.timeout. When the
+deadline passes, the server is not stopped: it stays up and cordoned
+(exit 3); ` + "`bbbfleet start NAME`" + ` re-enables it.
 
 --force ends the meetings left with the API's end call (at once, or at
 the drain's deadline), waits until they are gone, then stops, also with
@@ -47,7 +52,9 @@ without one, and waits until SSH no longer answers.
 
 Every step is appended to the audit log; one changing run holds the fleet
 lock at a time (exit 4, or --wait-lock). --dry-run shows each server's
-steps and meetings and changes nothing.
+steps and meetings and changes nothing. Ctrl-C stops at once (a running
+bbb-conf --stop or power hook is let finish) and says what each server
+was left as and how to undo it.
 
 EXIT STATUS: 0 stopped (or stopped already), 1 a server failed, 2 usage,
 configuration or audit log error, 3 refused for safety, 4 lock held,
