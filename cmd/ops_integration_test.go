@@ -379,7 +379,7 @@ func TestOpDryRunTouchesNothing(t *testing.T) {
 	}
 }
 
-// runIO is run with a context (for Ctrl-C tests).
+// runCtx is run with a context of the test's own (for Ctrl-C tests).
 func runCtx(t *testing.T, ctx context.Context, cfg string, args ...string) (string, string, int) {
 	t.Helper()
 	t.Setenv("BBBFLEET_SSH_CONFIG", "none")
