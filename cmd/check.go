@@ -92,11 +92,11 @@ func newCheckCmd(app *App) *cobra.Command {
 			return runCheck(app, args, fl)
 		},
 	}
-	cmd.Flags().StringSliceVar(&fl.only, "only", nil, "run only these checks (comma list: "+strings.Join(fleet.CheckNames, ",")+")")
+	cmd.Flags().StringSliceVar(&fl.only, "only", nil, "run only these checks (comma list: "+strings.Join(fleet.AllCheckNames, ",")+")")
 	cmd.Flags().StringSliceVar(&fl.skip, "skip", nil, "skip these checks (comma list)")
 	cmd.Flags().BoolVar(&fl.details, "details", false, "show every check's message")
 	complete := func(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		return fleet.CheckNames, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		return fleet.AllCheckNames, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
 	_ = cmd.RegisterFlagCompletionFunc("only", complete)
 	_ = cmd.RegisterFlagCompletionFunc("skip", complete)
@@ -118,6 +118,9 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		return err
 	}
 	defer env.Close()
+	if checks, err = env.Config.ApplicableChecks(checks); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
 	now := time.Now()
 	results := env.Check(app.Context(), servers, fleet.CheckOptions{Checks: checks})
 	if err := app.Context().Err(); err != nil {

@@ -81,7 +81,9 @@ func runDemo(app *App, o demoOptions) error {
 	f, err := simfleet.Start(ctx, simfleet.Options{N: o.servers, Seed: o.seed, Speed: o.speed, Start: start,
 		// The tour starts without API secrets and fetches them; --serve
 		// starts ready to use.
-		NoSecrets: !o.serve})
+		NoSecrets: !o.serve,
+		// A boot and bbb-conf --start take a moment, as on a real server.
+		StartDelay: 300 * time.Millisecond, BootDelay: 300 * time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("starting the simulated fleet: %w", err)
 	}
@@ -98,6 +100,8 @@ type demoStep struct {
 	why  string
 	args []string
 	ok   []int
+	// before prepares the simulated fleet for the step (not the tool).
+	before func() error
 }
 
 func demoServerCount(n int) string { return fmt.Sprintf("%d %s", n, demoServerWord(n)) }
@@ -162,7 +166,31 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 	steps = append(steps, demoStep{
 		why:  fmt.Sprintf("BBB's own view of %s: bbb-conf, run over SSH like any command.", view),
 		args: []string{"exec", view, "--", "bbb-conf", "--status"}, ok: []int{ExitOK, ExitFailed}})
+	i := drainServer(f)
+	name := f.Hosts[i].Name
+	steps = append(steps, demoStep{
+		why: fmt.Sprintf("Shut %s down for the night without cutting a class: cordon it in Scalelite, post a warning into its meetings, "+
+			"wait until its last lesson ends (within a second here), stop BBB, power it off with its power hook. Every step goes to the audit log.", name),
+		args:   []string{"stop", name, "--drain", "2m", "--power-off", "--message", "This server shuts down in {remaining}. Please save your work."},
+		ok:     []int{ExitOK},
+		before: func() error { f.EndClassesWhenCordoned(i, 900*time.Millisecond); return nil },
+	}, demoStep{
+		why: fmt.Sprintf("And back in the morning: power %s on, wait for SSH, wait until every unit is up and the API accepts the secret, "+
+			"enable it in Scalelite.", name),
+		args: []string{"start", name}, ok: []int{ExitOK},
+	})
 	return steps
+}
+
+// drainServer is the server the tour stops and starts: the last one
+// without the planted problem.
+func drainServer(f *simfleet.Fleet) int {
+	for i := len(f.Hosts) - 1; i >= 0; i-- {
+		if i != f.Problem {
+			return i
+		}
+	}
+	return 0
 }
 
 // meetingsStep lists the meetings of the server with the most breakout
@@ -224,7 +252,12 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 		}
 		fmt.Fprintf(out, "\n%s %s\n", app.IO.Paint(ui.Faint, fmt.Sprintf("▸ %d/%d", i+1, len(steps))), s.why)
 		fmt.Fprintf(out, "%s\n", app.IO.Bold("$ bbbfleet "+quoteArgs(s.args)))
-		// The tour's commands read no input (exec would send on whatever
+		if s.before != nil {
+			if err := s.before(); err != nil {
+				return fmt.Errorf("preparing the simulated fleet: %w", err)
+			}
+		}
+				// The tour's commands read no input (exec would send on whatever
 		// stdin holds, and wait for it to end).
 		sub := &ui.IO{In: strings.NewReader(""), Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color}
 		start := time.Now()
@@ -266,6 +299,12 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 	if bad != "" {
 		try = append(try, [2]string{"bbbfleet exec " + bad + " -- systemctl restart " + simfleet.ProblemUnit, "fix " + bad + " (it changes the server), then check again"})
 	}
+	ds := f.Hosts[drainServer(f)].Name
+	try = append(try,
+		[2]string{"bbbfleet stop " + ds + " --dry-run", "what a stop would do: steps, meetings"},
+		[2]string{"bbbfleet stop " + ds + " --drain 5m --power-off", "cordon, warn, wait for the lessons to end, stop, power off"},
+		[2]string{"bbbfleet start " + ds, "power on, start, wait until ready, enable in Scalelite"},
+		[2]string{"bbbfleet servers", "with each server's Scalelite state"})
 	width := 0
 	for _, t := range try {
 		width = max(width, len(t[0]))

@@ -41,7 +41,7 @@ func TestDemoTour(t *testing.T) {
 		"bbbfleet demo: 6 simulated BBB 3.0 servers on 127.0.0.1",
 		"\n$ bbbfleet servers\n",
 		"\nbbb1\t127.0.0.1\tcore\t",
-		"\nbbb6\t127.0.0.1\tpool\t", "\tmissing\n",
+		"\nbbb6\t127.0.0.1\tpool\t", "\tmissing\tenabled, online\n", // SCALELITE column (issue 10)
 		"\n$ bbbfleet secret fetch all\n",
 		"\nbbb6\tnew\tyes\t",
 		"has a problem planted on purpose", "\n$ bbbfleet check\n", "\nbbb4\tCRITICAL\t",
@@ -55,6 +55,12 @@ func TestDemoTour(t *testing.T) {
 		"\n$ bbbfleet schedule plan --at '2026-03-10 09:25'\n", "\nbbb6\tup\tup\tnone\tstarted by schedule `warm-up` since 06:30\n",
 		"\n$ bbbfleet exec bbb4 -- bbb-conf --status\n",
 		"bbb-webrtc-sfu ———————————————► [✘ - failed]",
+		"\n$ bbbfleet stop bbb6 --drain 2m --power-off --message ",
+		" bbb6 cordon done: cordoned in Scalelite", " bbb6 warn done: warned ", " bbb6 drain done: empty after ",
+		" bbb6 stop done: BBB stopped; units inactive", " bbb6 power-off done: ",
+		"\n$ bbbfleet start bbb6\n", " bbb6 power-on done: ", " bbb6 wait-ssh done: ",
+		" bbb6 ready done: ready ", " bbb6 enable done: enabled in Scalelite",
+		"\nbbb6\tdone\t",
 		"\n  bbbfleet demo --serve\n",
 	}
 	rest := o

@@ -24,11 +24,21 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
   0    ok: every selected server did what was asked
   1    at least one server failed (its error is shown with the others' results)
   2    usage or configuration error: bad flag, unknown target, invalid config
-  3    refused for safety: e.g. init would overwrite a config
-  4    another bbbfleet run holds the fleet lock (reserved for scheduled
-       runs; no command takes the lock yet)
-  130  interrupted (Ctrl-C); remote commands were cancelled. load --watch
-       and demo --serve run until Ctrl-C and then exit 0.
+       (for start, stop and restart also: the audit log cannot be written;
+       nothing was changed)
+  3    refused for safety: stop or restart with meetings running or
+       recordings processing and no --drain/--force, a drain whose
+       deadline passed (the server stays up and cordoned), Scalelite
+       configured but unreachable; init would overwrite a config
+  4    another changing run (start, stop, restart) holds the fleet lock;
+       the message names it (pid, command, since); --wait-lock D waits
+  130  interrupted (Ctrl-C); remote commands were cancelled (start, stop
+       and restart let a running bbb-conf or power hook finish), nothing
+       further was done, and each server's state and undo are printed.
+       load --watch and demo --serve run until Ctrl-C and then exit 0.
+
+When servers end differently, start, stop and restart exit with the most
+pressing code: 130 before 1 before 3.
 
 bbbfleet check follows the monitoring-plugin convention instead, in every
 output mode: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (with -o nagios, a usage
@@ -88,6 +98,14 @@ func classify(err error, runtime bool) (int, string) {
 	if errors.As(err, &te) {
 		return ExitUsage, ""
 	}
+	var lh *fleet.LockHeldError
+	if errors.As(err, &lh) {
+		return ExitLocked, "wait for it with --wait-lock 10m, or run again later"
+	}
+	var au *fleet.AuditUnwritableError
+	if errors.As(err, &au) {
+		return ExitUsage, "make it writable, or set audit_log: (or state_dir:) in the config"
+	}
 	if errors.Is(err, context.Canceled) {
 		return ExitInterrupted, ""
 	}
@@ -99,4 +117,28 @@ func classify(err error, runtime bool) (int, string) {
 		return ExitUsage, ""
 	}
 	return ExitFailed, ""
+}
+
+// operationExit maps the outcomes of start, stop and restart to one exit
+// code: interrupted (130) before failed (1) before refused (3) before ok.
+func operationExit(outs []*fleet.Outcome) int {
+	code := ExitOK
+	rank := map[int]int{ExitOK: 0, ExitRefused: 1, ExitFailed: 2, ExitInterrupted: 3}
+	for _, o := range outs {
+		c := ExitOK
+		switch o.Result {
+		case fleet.ResultInterrupted:
+			c = ExitInterrupted
+		case fleet.ResultFailed:
+			c = ExitFailed
+		case fleet.ResultNotStarted:
+			// the consequence of another server's failure or refusal
+		case fleet.ResultRefused:
+			c = ExitRefused
+		}
+		if rank[c] > rank[code] {
+			code = c
+		}
+	}
+	return code
 }

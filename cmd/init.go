@@ -30,6 +30,10 @@ defaults:
     # ca_file: /etc/ssl/private-ca.pem  # for a private PKI
   capacity:
     participants: 250                 # what one server is sized for (load %)
+  # stop --drain: how long to wait, how often to look, what to tell the class
+  # drain: {timeout: 45m, poll: 10s, message: "This server shuts down in {remaining}. Please save your work."}
+  # power hooks: argv run on this machine; {name} and {host} are filled in
+  # power: {on: [hcloud, server, poweron, "{name}"], off: [hcloud, server, shutdown, "{name}"], timeout: 10m}
 
 # servers: a list; names are lower-case letters, digits, '.', '_' and '-'.
 servers:
@@ -49,6 +53,7 @@ servers:
 
 # scalelite: the load balancer in front of the fleet, reached over SSH.
 # scalelite: {ssh_host: lb.schulen.example.org, container: scalelite-api}
+# (stop cordons a server there first, start enables it; servers are matched by API URL)
 
 # schedules: cron rules (5 fields, optional CRON_TZ=Zone prefix); actions
 # start, stop or restart; targets are names, @tag or all.
@@ -81,6 +86,8 @@ check:
   clock_skew_critical: 30s
 
 # secrets_file: secrets.yaml          # relative to this file
+# state_dir: /var/lib/bbbfleet         # the fleet lock and audit.log of start/stop/restart
+# audit_log: /var/log/bbbfleet/audit.log
 `
 
 func newInitCmd(app *App) *cobra.Command {

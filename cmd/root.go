@@ -206,6 +206,7 @@ servers; commands that change servers need explicit targets.`,
 		newLoadCmd(app),
 		newMeetingsCmd(app),
 		newSecretCmd(app),
+		newStartCmd(app), newStopCmd(app), newRestartCmd(app),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}

@@ -263,7 +263,7 @@ type planServerJSON struct {
 	Failed         bool       `json:"failed"`
 }
 
-type planJSON struct {
+type schedulePlanJSON struct {
 	At       time.Time            `json:"at"`
 	From     time.Time            `json:"from"`
 	To       time.Time            `json:"to"`
@@ -431,7 +431,7 @@ func runSchedulePlan(app *App, args []string, o planOptions) error {
 			}
 		}
 	}
-	rep := planJSON{At: at.In(zone), From: from.In(zone), To: to.In(zone), Timezone: zone.String(), Offline: o.offline,
+	rep := schedulePlanJSON{At: at.In(zone), From: from.In(zone), To: to.In(zone), Timezone: zone.String(), Offline: o.offline,
 		Firings: []scheduleFiringJSON{}, Servers: []planServerJSON{}}
 	for _, f := range firings {
 		rep.Firings = append(rep.Firings, firingJSON(f, true))
@@ -480,7 +480,7 @@ func runSchedulePlan(app *App, args []string, o planOptions) error {
 	return nil
 }
 
-func (app *App) renderPlan(format string, rep planJSON, firings []schedule.Firing, desired []schedule.Desired, changes []schedule.Change, zone *time.Location) error {
+func (app *App) renderPlan(format string, rep schedulePlanJSON, firings []schedule.Firing, desired []schedule.Desired, changes []schedule.Change, zone *time.Location) error {
 	out := app.IO.Out
 	table := format == "table"
 	if table {

@@ -61,7 +61,7 @@ func TestSchedulePlanReadsServers(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	var rep planJSON
+	var rep schedulePlanJSON
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -175,7 +175,7 @@ func (h *Host) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	// After `bbb-conf --stop` nginx answers 502 (reference §1); nginx
 	// stopped on its own (systemctl stop nginx) means nobody answers.
-	if s.Refuse || !s.Stopped && s.unitState("nginx") != UnitActive {
+	if s.Refuse || s.Down(h.opts.Now()) || !s.Stopped && s.unitState("nginx") != UnitActive {
 		resetConn(w)
 		return
 	}
@@ -270,7 +270,11 @@ func (h *Host) apiCall(r *http.Request, s State, call string) string {
 		q = url.Values{}
 	}
 	switch call {
-	case "getMeetings", "getMeetingInfo", "isMeetingRunning", "end", "sendChatMessage", "create":
+	case "getMeetings", "getMeetingInfo", "isMeetingRunning", "end", "create":
+	case "sendChatMessage":
+		if s.is27() { // 3.0+ only (reference §5)
+			return failedBody("noSuchApiFunction", "API call "+call+" does not exist.")
+		}
 	default:
 		return failedBody("noSuchApiFunction", "API call "+call+" does not exist.")
 	}
@@ -319,15 +323,28 @@ func (h *Host) apiEnd(q url.Values) string {
 	if id == "" {
 		return failedBody("missingParamMeetingID", "You must specify a meeting ID for the meeting.")
 	}
-	found := false
+	found, badPW := false, false
 	err := h.store.Update(func(s *State) error {
 		var internal string
 		for _, m := range s.Meetings {
 			if m.ID == id {
 				internal, found = m.InternalID, true
+				// 2.7 still wants the moderator password (reference §5).
+				if s.is27() && q.Get("password") != m.ModeratorPW || s.EndRejected {
+					badPW = true
+				}
 			}
 		}
-		if !found {
+		if !found || badPW || s.EndIgnored {
+			return nil
+		}
+		if s.EndDelay > 0 {
+			at := h.opts.Now().Add(s.EndDelay)
+			for i := range s.Meetings {
+				if m := &s.Meetings[i]; m.ID == id && (m.EndsAt.IsZero() || m.EndsAt.After(at)) {
+					m.EndsAt, m.HasBeenForciblyEnded = at, true
+				}
+			}
 			return nil
 		}
 		s.Meetings = slices.DeleteFunc(s.Meetings, func(m Meeting) bool {
@@ -337,6 +354,9 @@ func (h *Host) apiEnd(q url.Values) string {
 	})
 	if err != nil {
 		return failedBody("internalError", err.Error())
+	}
+	if badPW {
+		return failedBody("invalidPassword", "You must supply the moderator password for this call.")
 	}
 	if !found {
 		return failedBody("notFound", "We could not find a meeting with that meeting ID - perhaps the meeting is not yet running?")
@@ -604,7 +624,7 @@ func (l *refusingListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		s, err := l.h.store.Load()
-		if err == nil && s.Refuse {
+		if err == nil && (s.Refuse || s.Down(l.h.opts.Now())) {
 			if tc, ok := c.(*net.TCPConn); ok {
 				tc.SetLinger(0)
 			}

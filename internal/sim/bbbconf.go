@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -136,6 +137,24 @@ func cmdBBBConf(c *cmd) int {
 				return 1
 			}
 			c.outf("Stopping BigBlueButton\n")
+			if s.StopDelay > 0 {
+				// systemd shows the units "deactivating" while they stop.
+				_ = c.h.store.Update(func(st *State) error {
+					for u, v := range st.Units {
+						if !notInTarget[u] && v == UnitActive {
+							st.Units[u] = UnitDeactivating
+						}
+					}
+					return nil
+				})
+				t := time.NewTimer(s.StopDelay)
+				select {
+				case <-t.C:
+				case <-c.ctx.Done():
+					t.Stop()
+					return 130
+				}
+			}
 			return c.setBBB(false)
 		case "-start", "--start":
 			if !c.root() {
@@ -232,6 +251,14 @@ func (c *cmd) startOutput(s State) {
 func (c *cmd) setBBB(start bool) int {
 	err := c.h.store.Update(func(s *State) error {
 		s.setTarget(start)
+		if start && s.StartDelay > 0 {
+			for u := range s.Units {
+				if !notInTarget[u] {
+					s.Units[u] = UnitActivating
+				}
+			}
+			s.UnitsActiveAt = c.h.opts.Now().Add(s.StartDelay)
+		}
 		return nil
 	})
 	if err != nil {

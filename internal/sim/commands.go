@@ -286,7 +286,16 @@ func cmdFind(c *cmd) int {
 			}
 		}
 	}
+	private := false
+	if s, err := c.state(); err == nil && s.RecordingsPrivate && !c.root() {
+		private = true
+	}
 	for _, r := range roots {
+		if ap := c.abs(r); private && strings.HasPrefix(ap+"/", statusDir+"/") && ap != statusDir {
+			c.errf("find: '%s': Permission denied\n", r)
+			st = 1
+			continue
+		}
 		if v[c.abs(r)] == nil {
 			c.errf("find: '%s': No such file or directory\n", r)
 			st = 1

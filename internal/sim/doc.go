@@ -6,13 +6,22 @@
 //   - [Host.Exec] interprets a command line as a POSIX shell would
 //     (mvdan.cc/sh) and emulates the commands bbbfleet runs on a server:
 //     sudo -n, bbb-conf, systemctl, cat of a few files, ls/find of the
-//     recording status directories, df, free, nproc, uptime, date, hostname.
+//     recording status directories, df, free, nproc, uptime, date, hostname,
+//     poweroff, and on a Scalelite host `docker exec CONTAINER bin/rake
+//     servers|servers:cordon[ID]|...` (ops.go).
 //   - [Host.ServeSSH] is an in-process SSH server (golang.org/x/crypto/ssh)
 //     that runs exec requests through [Host.Exec].
 //   - The bbbsim command (internal/sim/bbbsim) is a ForceCommand for real
 //     OpenSSH test servers; it runs [Host.Exec] on a file-backed state.
 //   - [Host.APIHandler] and [Host.ServeAPI] answer the BBB HTTP API from the
 //     same state, with checksums validated the way bbb-web does.
+//
+// Time-driven changes (a meeting ending by itself or after `end`, units
+// activating after `bbb-conf --start` or a boot, recording work being
+// processed, a machine booting) are applied lazily on every load of the
+// state, so they work alike across processes sharing a file-backed state.
+// The machine's power ([PowerState]) makes SSH and the API refuse
+// connections while it is off or booting.
 //
 // The state of a host ([State]) lives in a [Store]: in memory ([MemStore]) or
 // in DIR/state.json ([FileStore], flock-locked so several processes share it).

@@ -46,7 +46,13 @@ func NewHost(store Store, opts Options) *Host {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Host{store: store, opts: opts}
+	return &Host{store: settleStore{inner: store, now: opts.Now}, opts: opts}
+}
+
+// Down reports whether the host's machine is off or still booting.
+func (h *Host) Down() bool {
+	s, err := h.store.Load()
+	return err == nil && s.Down(h.opts.Now())
 }
 
 // Store returns the host's state store.
@@ -262,6 +268,8 @@ func init() {
 		"sleep":     cmdSleep,
 		"sh":        cmdSh,
 		"bash":      cmdSh,
+		"docker":    cmdDocker,
+		"poweroff":  cmdPoweroff,
 	}
 }
 

@@ -73,6 +73,14 @@ func (h *Host) ServeSSH(ctx context.Context, addr string, hostKey ssh.Signer, au
 				time.Sleep(10 * time.Millisecond)
 				continue
 			}
+			if h.Down() { // powered off or booting: nobody answers
+				if tc, ok := c.(*net.TCPConn); ok {
+					tc.SetLinger(0)
+				}
+				c.Close()
+				<-sem
+				continue
+			}
 			mu.Lock()
 			conns[c] = true
 			mu.Unlock()
@@ -116,6 +124,24 @@ func (h *Host) serveSSHConn(ctx context.Context, c net.Conn, cfg *ssh.ServerConf
 	c.SetDeadline(time.Time{})
 	defer sc.Close()
 	go ssh.DiscardRequests(reqs)
+	// A machine that powers off drops its connections.
+	connDone := make(chan struct{})
+	defer close(connDone)
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-connDone:
+				return
+			case <-t.C:
+				if h.Down() {
+					sc.Close()
+					return
+				}
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sem := make(chan struct{}, maxSessionsPerConn)

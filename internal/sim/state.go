@@ -17,10 +17,11 @@ import (
 
 // Unit states as printed by `systemctl is-active`.
 const (
-	UnitActive     = "active"
-	UnitInactive   = "inactive"
-	UnitFailed     = "failed"
-	UnitActivating = "activating"
+	UnitActive       = "active"
+	UnitInactive     = "inactive"
+	UnitFailed       = "failed"
+	UnitActivating   = "activating"
+	UnitDeactivating = "deactivating"
 )
 
 // Units30 are the systemd units `bbb-conf --status` lists on BBB 3.0, in
@@ -116,6 +117,10 @@ type Meeting struct {
 	FreeJoin             bool          `json:"freeJoin,omitempty"`
 	BreakoutRooms        []string      `json:"breakoutRooms,omitempty"` // internal IDs
 	Chat                 []ChatMessage `json:"chat,omitempty"`
+	// EndsAt, when set, is when the meeting ends by itself (its last
+	// user leaves, or an `end` request takes effect); it disappears from
+	// the API then, with its breakout rooms.
+	EndsAt time.Time `json:"endsAt,omitzero"`
 }
 
 // Counts derived from the attendee list, as bbb-web reports them.
@@ -165,6 +170,35 @@ type State struct {
 	HTML200  bool          `json:"html200,omitempty"`  // answer 200 with an HTML page
 	Truncate bool          `json:"truncate,omitempty"` // cut XML bodies mid-element
 	Refuse   bool          `json:"refuse,omitempty"`   // reset API connections
+
+	// Stand-ins for start, stop and power (see ops.go). Delays are
+	// parameters so that tests wait seconds, not minutes.
+	Power PowerState `json:"power,omitzero"`
+	// StartDelay is how long the units of bigbluebutton.target stay
+	// "activating" after `bbb-conf --start` (or a boot).
+	StartDelay time.Duration `json:"startDelay,omitempty"`
+	// StopDelay is how long `bbb-conf --stop` takes (systemd stopping
+	// the units).
+	StopDelay time.Duration `json:"stopDelay,omitempty"`
+	// UnitsActiveAt is when activating units become active.
+	UnitsActiveAt time.Time `json:"unitsActiveAt,omitzero"`
+	// EndDelay is how long after an `end` request the meeting disappears
+	// (bbb-web ends meetings asynchronously, reference §5).
+	EndDelay time.Duration `json:"endDelay,omitempty"`
+	// EndIgnored: `end` answers SUCCESS but the meeting never goes.
+	EndIgnored bool `json:"endIgnored,omitempty"`
+	// EndRejected: `end` is refused as a wrong moderator password is
+	// (FAILED, invalidPassword).
+	EndRejected bool `json:"endRejected,omitempty"`
+	// RecordingsPrivate: the recording status directories are readable
+	// by root only (find as another user: Permission denied).
+	RecordingsPrivate bool `json:"recordingsPrivate,omitempty"`
+	// RecordingsDoneAt, when set, is when pending recording work
+	// (recorded/*.done, ended/*.done) is processed and its files go.
+	RecordingsDoneAt time.Time `json:"recordingsDoneAt,omitzero"`
+	// Scalelite, when set, makes this host a Scalelite load balancer:
+	// `docker exec CONTAINER bin/rake ...` answers from it.
+	Scalelite *ScaleliteState `json:"scalelite,omitempty"`
 }
 
 // Sudo rights in State.SudoUsers.

@@ -41,6 +41,9 @@ type FileOptions struct {
 	Extra string
 	// Capacity is capacity.participants in defaults (0: unset).
 	Capacity int
+	// Defaults is more YAML inside defaults: (indented two spaces, one
+	// setting a line: drain, power ...).
+	Defaults string
 }
 
 // WriteFiles writes fleet.yaml, secrets.yaml (mode 0600) and known_hosts
@@ -61,6 +64,7 @@ func WriteFiles(dir string, hosts []HostSpec, o FileOptions) (*Files, error) {
 	if o.Capacity > 0 {
 		fmt.Fprintf(&b, "  capacity: {participants: %d}\n", o.Capacity)
 	}
+	b.WriteString(o.Defaults)
 	b.WriteString("servers:\n")
 	var sec strings.Builder
 	for _, h := range hosts {

@@ -49,6 +49,12 @@ type Options struct {
 	NoSecrets bool
 	// Now is the servers' real clock (default time.Now).
 	Now func() time.Time
+	// StartDelay is how long the units stay "activating" after
+	// `bbb-conf --start` (default 0: at once).
+	StartDelay time.Duration
+	// BootDelay is how long a server takes from power-on until SSH
+	// answers (default 0).
+	BootDelay time.Duration
 }
 
 // Fleet is a running simulated fleet: servers on 127.0.0.1 answering SSH
@@ -60,6 +66,10 @@ type Fleet struct {
 	Problem int
 	Clock   *Clock
 	Model   *Model
+	// Scalelite is the load balancer's host (SSH only: `docker exec
+	// scalelite-api bin/rake ...`); a server it does not list as enabled
+	// gets no new meetings from the load model.
+	Scalelite *Host
 	// ClientSigner is the client key written to Files.Key.
 	ClientSigner ssh.Signer
 
@@ -69,8 +79,11 @@ type Fleet struct {
 	once   sync.Once
 	mu     sync.Mutex
 	placed []map[string]bool // meeting IDs the model wrote last, per host
-	ended  map[string]bool   // model meetings somebody ended
-	simNow time.Time         // simulated time of the last tick
+	// endOnCordon: server index -> within how long its classes end once
+	// Scalelite cordons it (EndClassesWhenCordoned).
+	endOnCordon map[int]time.Duration
+	ended       map[string]bool // model meetings somebody ended
+	simNow      time.Time       // simulated time of the last tick
 }
 
 // Host is one simulated server.
@@ -156,6 +169,8 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 			st.Release, st.Build = ProblemRelease, 893
 			st.RecordingFailures = []string{"processed/" + sha1Hex("Physik 9b") + "-1773130201337-presentation.fail"}
 		}
+		st.StartDelay = o.StartDelay
+		st.Power.BootDelay = o.BootDelay
 		if o.State != nil {
 			o.State(i, &st)
 		}
@@ -200,11 +215,57 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		specs = append(specs, spec)
 		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
 	}
-	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: Schedules(o.N)})
+	// The Scalelite load balancer in front of the fleet.
+	lb := sim.DefaultState("lb")
+	lb.Hostname = "lb.school.example"
+	lb.Units = map[string]string{}
+	lb.Scalelite = &sim.ScaleliteState{Container: "scalelite-api"}
+	for i, h := range f.Hosts {
+		lb.Scalelite.Servers = append(lb.Scalelite.Servers, sim.ScaleliteServer{
+			ID: fmt.Sprintf("%08x-5c1e-4e1d-9a0b-%012x", i+1, i+1), URL: strings.TrimSuffix(h.APIURL, "/"),
+			Secret: specSecret(specs[i], h), State: sim.ScaleliteEnabled, Load: "0.0", LoadMultiplier: "1.0", Online: true})
+	}
+	lbHost := &Host{Name: "lb", Sim: sim.NewHost(sim.NewMemStore(lb), sim.Options{Now: o.Now})}
+	lbKey, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	lbHost.HostKey = lbKey.signer.PublicKey()
+	lbAddr, stopLB, err := lbHost.Sim.ServeSSH(ctx, "127.0.0.1:0", lbKey.signer, []ssh.PublicKey{client.signer.PublicKey()})
+	if err != nil {
+		return nil, err
+	}
+	f.stops = append(f.stops, stopLB)
+	lbHost.SSHAddr = lbAddr
+	_, lbPort, _ := net.SplitHostPort(lbAddr)
+	lbHost.SSHPort, _ = strconv.Atoi(lbPort)
+	f.Scalelite = lbHost
+	kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(lbAddr)}, lbHost.HostKey))
+	extra := fmt.Sprintf("scalelite: {ssh_host: 127.0.0.1, container: scalelite-api, ssh: {port: %d}}\n", lbHost.SSHPort)
+	// The run lock and the audit log stay in the fleet's directory.
+	extra += fmt.Sprintf("state_dir: %q\n", filepath.Join(dir, "state"))
+	// Power hooks: argv run by bbbfleet on this machine, as a provider's
+	// CLI would be; here they leave a note in DIR/power that the fleet
+	// picks up (watchPower) to switch the simulated machine.
+	powerDir := filepath.Join(dir, "power")
+	if err := os.Mkdir(powerDir, 0o700); err != nil {
+		return nil, fmt.Errorf("simfleet: %w", err)
+	}
+	defaults := "  drain: {poll: 250ms, timeout: 10m}\n" +
+		fmt.Sprintf("  power: {on: [touch, %q], off: [touch, %q], timeout: 30s}\n",
+			filepath.Join(powerDir, "{name}.on"), filepath.Join(powerDir, "{name}.off"))
+	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: extra + Schedules(o.N),
+		Defaults: defaults})
 	if err != nil {
 		return nil, err
 	}
 	f.Files = *files
+
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		f.watchPower(ctx, powerDir, o.Now)
+	}()
 
 	f.Clock = &Clock{Start: o.Start, RealStart: o.Now(), Speed: o.Speed, Real: o.Now}
 	f.Model = NewModel(o.Seed, o.N)
@@ -237,6 +298,7 @@ func (f *Fleet) tick() {
 	real := f.Clock.real()
 	now := f.Clock.At(real)
 	all := f.Model.MeetingsAt(now, real.Sub(now))
+	accepting := f.accepting()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.simNow = now
@@ -247,8 +309,10 @@ func (f *Fleet) tick() {
 			up := !s.Stopped && s.Units["bbb-web"] == sim.UnitActive
 			var keep []sim.Meeting
 			present := map[string]bool{}
+			endsAt := map[string]time.Time{}
 			for _, m := range s.Meetings {
 				present[m.ID] = true
+				endsAt[m.ID] = m.EndsAt
 				if !prev[m.ID] {
 					keep = append(keep, m) // not ours
 				}
@@ -268,6 +332,16 @@ func (f *Fleet) tick() {
 					}
 					if present[m.ID] && !prev[m.ID] {
 						continue // somebody made a meeting with this ID
+					}
+					if !accepting[i] && !prev[m.ID] && !(m.IsBreakout && next[parentID(all[i], m)]) {
+						continue // cordoned: Scalelite sends it no new meeting
+					}
+					if e := endsAt[m.ID]; !e.IsZero() {
+						m.EndsAt = e // its class is ending (EndClassesSoon)
+					} else if m.IsBreakout {
+						if e := endsAt[parentID(all[i], m)]; !e.IsZero() {
+							m.EndsAt = e
+						}
 					}
 					keep = append(keep, m)
 					next[m.ID] = true
@@ -299,6 +373,131 @@ func (f *Fleet) tick() {
 			return nil
 		})
 		f.placed[i] = next
+	}
+}
+
+// specSecret is the server's real secret (the spec's may be empty before
+// `secret fetch`).
+func specSecret(spec HostSpec, h *Host) string {
+	if st, err := h.Sim.State(); err == nil {
+		return st.Secret
+	}
+	return spec.Secret
+}
+
+// accepting reports, per server, whether Scalelite sends it new meetings
+// (enabled there).
+func (f *Fleet) accepting() []bool {
+	out := make([]bool, len(f.Hosts))
+	for i := range out {
+		out[i] = true
+	}
+	if f.Scalelite == nil {
+		return out
+	}
+	st, err := f.Scalelite.Sim.State()
+	if err != nil || st.Scalelite == nil {
+		return out
+	}
+	for i, h := range f.Hosts {
+		for _, sv := range st.Scalelite.Servers {
+			if strings.TrimSuffix(h.APIURL, "/") == sv.URL {
+				out[i] = sv.State == sim.ScaleliteEnabled
+			}
+		}
+	}
+	return out
+}
+
+// EndClassesWhenCordoned makes every meeting on server i end within d of
+// the moment Scalelite cordons it: the lessons finish while the server
+// drains.
+func (f *Fleet) EndClassesWhenCordoned(i int, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.endOnCordon == nil {
+		f.endOnCordon = map[int]time.Duration{}
+	}
+	f.endOnCordon[i] = d
+}
+
+// endCordoned applies EndClassesWhenCordoned.
+func (f *Fleet) endCordoned() {
+	f.mu.Lock()
+	pending := len(f.endOnCordon) > 0
+	f.mu.Unlock()
+	if !pending {
+		return
+	}
+	acc := f.accepting()
+	f.mu.Lock()
+	var due []int
+	var ds []time.Duration
+	for i, d := range f.endOnCordon {
+		if !acc[i] {
+			due, ds = append(due, i), append(ds, d)
+			delete(f.endOnCordon, i)
+		}
+	}
+	f.mu.Unlock()
+	for k, i := range due {
+		_ = f.EndClassesSoon(i, ds[k])
+	}
+}
+
+// EndClassesSoon makes every meeting on server i end by itself within d
+// (its last users leave), one after another.
+func (f *Fleet) EndClassesSoon(i int, d time.Duration) error {
+	return f.Hosts[i].Sim.Update(func(s *sim.State) error {
+		n := len(s.Meetings)
+		now := time.Now()
+		for j := range s.Meetings {
+			at := now.Add(d * time.Duration(j+1) / time.Duration(max(n, 1)))
+			if s.Meetings[j].IsBreakout {
+				continue // it ends with its parent
+			}
+			s.Meetings[j].EndsAt = at
+		}
+		return nil
+	})
+}
+
+// watchPower switches a server's power when a power hook left NAME.on or
+// NAME.off in dir.
+func (f *Fleet) watchPower(ctx context.Context, dir string, now func() time.Time) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f.endCordoned()
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name, action, ok := strings.Cut(e.Name(), ".")
+			if !ok || (action != "on" && action != "off") {
+				continue
+			}
+			os.Remove(filepath.Join(dir, e.Name()))
+			for _, h := range f.Hosts {
+				if h.Name != name {
+					continue
+				}
+				_ = h.Sim.Update(func(s *sim.State) error {
+					if action == "on" {
+						s.PowerOn(now())
+					} else {
+						s.PowerOff()
+					}
+					return nil
+				})
+			}
+		}
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/simfleet"
@@ -31,6 +33,20 @@ type Options struct {
 	Extra string
 	// SSHTimeout / APITimeout for the written config (default 5s).
 	SSHTimeout, APITimeout string
+	// Defaults is more YAML inside the config's defaults: (e.g.
+	// "  drain: {poll: 100ms}\n").
+	Defaults string
+	// Scalelite adds a Scalelite host (one more sshd, reached over real
+	// SSH) that lists every server enabled and online, and configures it.
+	Scalelite bool
+	// ScaleliteState adjusts the Scalelite host's initial state.
+	ScaleliteState func(s *sim.State)
+	// Power gives every server power hooks (local scripts that switch the
+	// simulated machine) and runs the harness that stops a powered-off
+	// host's sshd and starts it again at power-on.
+	Power bool
+	// PowerWatch runs only that harness (for tests with hooks of their own).
+	PowerWatch bool
 }
 
 // Fleet is a running test fleet.
@@ -38,6 +54,10 @@ type Fleet struct {
 	simfleet.Files
 	SSH   *sshtest.Hosts
 	Hosts []*Host
+	// Scalelite is the Scalelite host (nil without Options.Scalelite).
+	Scalelite *Host
+	// PowerScript is the power hook: PowerScript NAME on|off.
+	PowerScript string
 }
 
 // Host is one server of the fleet.
@@ -125,13 +145,17 @@ func Start(t testing.TB, o Options) *Fleet {
 	}
 	f := &Fleet{}
 	stateDir := func(dir string) string { return filepath.Join(dir, "bbb") }
-	f.SSH = sshtest.Start(t, o.N, sshtest.Options{
+	n := o.N
+	if o.Scalelite {
+		n++
+	}
+	f.SSH = sshtest.Start(t, n, sshtest.Options{
 		NonRootUser:  o.User,
 		ForceCommand: func(i int, dir string) string { return bin + " --state " + stateDir(dir) },
 	})
 	var specs []simfleet.HostSpec
 	var khLines []string
-	for i, sh := range f.SSH.Hosts {
+	for i, sh := range f.SSH.Hosts[:o.N] {
 		name := fmt.Sprintf("bbb%d", i+1)
 		st := sim.DefaultState(name)
 		st.Hostname = sh.Addr
@@ -146,15 +170,7 @@ func Start(t testing.TB, o Options) *Fleet {
 		if err := sim.WriteState(dir, st); err != nil {
 			t.Fatal(err)
 		}
-		// sshd runs bbbsim as the login user: let it lock and replace the state.
-		os.Chmod(dir, 0o777)
-		for _, fn := range []string{"state.json", "state.lock"} {
-			p := filepath.Join(dir, fn)
-			if _, err := os.Stat(p); os.IsNotExist(err) {
-				os.WriteFile(p, nil, 0o666)
-			}
-			os.Chmod(p, 0o666)
-		}
+		shareState(dir)
 		h := &Host{Name: name, SSH: sh, StateDir: dir, Sim: sim.NewHost(sim.NewFileStore(dir), sim.Options{})}
 		url, stop, err := h.Sim.ServeAPI(context.Background(), sh.Addr+":0", nil)
 		if err != nil {
@@ -171,8 +187,56 @@ func Start(t testing.TB, o Options) *Fleet {
 		khLines = append(khLines, f.SSH.KnownHostsLine(i))
 		f.Hosts = append(f.Hosts, h)
 	}
+	extra, defaults := o.Extra, o.Defaults
+	if o.Scalelite {
+		sh := f.SSH.Hosts[o.N]
+		st := sim.DefaultState("lb")
+		st.Hostname = sh.Addr
+		st.Units = map[string]string{}
+		st.Scalelite = &sim.ScaleliteState{Container: "scalelite-api"}
+		for i, h := range f.Hosts {
+			st.Scalelite.Servers = append(st.Scalelite.Servers, sim.ScaleliteServer{
+				ID: fmt.Sprintf("%08d-aaaa-4bbb-8ccc-%012d", i+1, i+1), URL: strings.TrimSuffix(h.APIURL, "/"),
+				Secret: specs[i].Secret, State: sim.ScaleliteEnabled, Load: "0.0", LoadMultiplier: "1.0", Online: true})
+		}
+		if o.User != "" {
+			st.SudoUsers = map[string]string{o.User: sim.SudoNoPasswd}
+		}
+		if o.ScaleliteState != nil {
+			o.ScaleliteState(&st)
+		}
+		dir := stateDir(sh.Dir)
+		if err := sim.WriteState(dir, st); err != nil {
+			t.Fatal(err)
+		}
+		shareState(dir)
+		f.Scalelite = &Host{Name: "lb", SSH: sh, StateDir: dir, Sim: sim.NewHost(sim.NewFileStore(dir), sim.Options{})}
+		khLines = append(khLines, f.SSH.KnownHostsLine(o.N))
+		ssh := fmt.Sprintf("port: %d", sh.Port)
+		if o.User != "" {
+			ssh += ", user: " + o.User
+		}
+		extra += fmt.Sprintf("scalelite: {ssh_host: %s, container: scalelite-api, ssh: {%s}}\n", sh.Addr, ssh)
+	}
+	if o.Power {
+		f.PowerScript = filepath.Join(f.SSH.Dir, "power.sh")
+		var sb strings.Builder
+		sb.WriteString("#!/bin/sh\n# power hook of the test fleet: power.sh NAME on|off\ncase \"$1\" in\n")
+		for _, h := range f.Hosts {
+			fmt.Fprintf(&sb, "%s) d=%s ;;\n", h.Name, h.StateDir)
+		}
+		sb.WriteString("*) echo \"power.sh: unknown server $1\" >&2; exit 2 ;;\nesac\n")
+		fmt.Fprintf(&sb, "exec %s power --state \"$d\" \"$2\"\n", bin)
+		if err := os.WriteFile(f.PowerScript, []byte(sb.String()), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		defaults += fmt.Sprintf("  power: {on: [%q, \"{name}\", \"on\"], off: [%q, \"{name}\", \"off\"], timeout: 20s}\n", f.PowerScript, f.PowerScript)
+	}
+	if o.Power || o.PowerWatch {
+		f.watchPower(t)
+	}
 	files, err := simfleet.WriteFiles(filepath.Join(f.SSH.Dir, "client"), specs, simfleet.FileOptions{
-		Key: f.SSH.ClientKeyFile, KnownHostsLines: khLines, Extra: o.Extra,
+		Key: f.SSH.ClientKeyFile, KnownHostsLines: khLines, Extra: extra, Defaults: defaults,
 		SSHTimeout: o.SSHTimeout, APITimeout: o.APITimeout,
 	})
 	if err != nil {
@@ -198,4 +262,55 @@ func (f *Fleet) State(t testing.TB, i int) sim.State {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// shareState lets bbbsim, run by sshd as the login user, lock and replace
+// the state.
+func shareState(dir string) {
+	os.Chmod(dir, 0o777)
+	for _, fn := range []string{"state.json", "state.lock"} {
+		p := filepath.Join(dir, fn)
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			os.WriteFile(p, nil, 0o666)
+		}
+		os.Chmod(p, 0o666)
+	}
+}
+
+// watchPower is the machine under each host: when the simulated power is
+// off (or the machine still boots) its sshd is stopped (connections drop,
+// new ones are refused); when it is up, sshd runs again on the same port.
+func (f *Fleet) watchPower(t testing.TB) {
+	f.syncPower(t) // a host that starts powered off has no sshd from the start
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	t.Cleanup(func() { close(done); <-stopped })
+	go func() {
+		defer close(stopped)
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+			}
+			f.syncPower(t)
+		}
+	}()
+}
+
+// syncPower makes every host's sshd follow its simulated power.
+func (f *Fleet) syncPower(t testing.TB) {
+	for _, h := range f.Hosts {
+		down := h.Sim.Down()
+		switch {
+		case down && !h.SSH.Stopped():
+			h.SSH.Stop()
+		case !down && h.SSH.Stopped():
+			if err := h.SSH.Restart(); err != nil {
+				t.Logf("testfleet: %v", err)
+			}
+		}
+	}
 }

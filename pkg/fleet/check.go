@@ -108,6 +108,7 @@ const (
 	CheckLoad        = "load"
 	CheckRecordings  = "recordings"
 	CheckClock       = "clock"
+	CheckScalelite   = "scalelite"
 )
 
 // CheckNames lists every check in display order.
@@ -115,6 +116,10 @@ var CheckNames = []string{
 	CheckSSH, CheckServices, CheckAPI, CheckSecret, CheckVersion, CheckCertificate,
 	CheckDisk, CheckMemory, CheckLoad, CheckRecordings, CheckClock,
 }
+
+// AllCheckNames is CheckNames and the fleet-level checks that only a fleet
+// configured for them has (scalelite; see Config.ApplicableChecks).
+var AllCheckNames = append(append([]string(nil), CheckNames...), CheckScalelite)
 
 // sshChecks are the checks read from the one remote script.
 var sshChecks = map[string]bool{
@@ -181,14 +186,14 @@ func (sc *ServerCheck) summarize() {
 type UnknownCheckError struct{ Name string }
 
 func (e *UnknownCheckError) Error() string {
-	return fmt.Sprintf("unknown check %q; the checks are %s", e.Name, strings.Join(CheckNames, ", "))
+	return fmt.Sprintf("unknown check %q; the checks are %s", e.Name, strings.Join(AllCheckNames, ", "))
 }
 
 // SelectChecks returns the checks to run, in display order: only (all when
 // empty) minus skip. Names are validated; an empty result is an error.
 func SelectChecks(only, skip []string) ([]string, error) {
 	valid := map[string]bool{}
-	for _, n := range CheckNames {
+	for _, n := range AllCheckNames {
 		valid[n] = true
 	}
 	norm := func(list []string) (map[string]bool, error) {
@@ -216,7 +221,7 @@ func SelectChecks(only, skip []string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	for _, n := range CheckNames {
+	for _, n := range AllCheckNames {
 		if (len(o) == 0 || o[n]) && !s[n] {
 			out = append(out, n)
 		}

@@ -65,6 +65,17 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 	if opts.Timeout > 0 {
 		opts.Timeout += 2 * time.Second
 	}
+	// The scalelite check: one rake call for the fleet, beside the
+	// servers' own checks; dropped when Scalelite is not configured.
+	var sl *scaleliteCheck
+	if slices.Contains(o.Checks, CheckScalelite) {
+		if _, ok := e.Config.ScaleliteHost(); ok {
+			sl = e.startScaleliteCheck(ctx, servers)
+		} else {
+			o.Checks = slices.DeleteFunc(slices.Clone(o.Checks), func(n string) bool { return n == CheckScalelite })
+			cc.checks = o.Checks
+		}
+	}
 	res := Run(ctx, servers, opts, func(ctx context.Context, s Server) (*ServerCheck, error) {
 		return cc.server(ctx, s), nil
 	})
@@ -78,10 +89,15 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 			}
 			sc = &ServerCheck{Server: r.Server}
 			for _, n := range o.Checks {
-				sc.Checks = append(sc.Checks, NotChecked(n, why))
+				if n != CheckScalelite {
+					sc.Checks = append(sc.Checks, NotChecked(n, why))
+				}
 			}
 		}
 		sc.Duration = r.Duration
+		if sl != nil {
+			sc.Checks = append(sc.Checks, sl.result(r.Server))
+		}
 		sc.summarize()
 		out[i] = sc
 	}
@@ -221,6 +237,9 @@ func (cc *checkCtx) server(parent context.Context, s Server) *ServerCheck {
 		}
 	}
 	for _, n := range cc.checks {
+		if n == CheckScalelite {
+			continue // added for the fleet at the end (scaleliteCheck)
+		}
 		if r, ok := sshResults[n]; ok {
 			sc.Checks = append(sc.Checks, r)
 			continue

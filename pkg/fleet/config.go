@@ -69,6 +69,19 @@ type Capacity struct {
 type Power struct {
 	On  []string `yaml:"on" json:"on,omitempty"`
 	Off []string `yaml:"off" json:"off,omitempty"`
+	// Timeout bounds one run of a hook (default DefaultPowerTimeout).
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// Drain is how `stop --drain` waits for meetings to end.
+type Drain struct {
+	// Timeout is the drain's deadline when --drain gives none.
+	Timeout Duration `yaml:"timeout" json:"timeout,omitempty"`
+	// Poll is how often getMeetings is asked during a drain.
+	Poll Duration `yaml:"poll" json:"poll,omitempty"`
+	// Message is posted into every meeting at the start of a drain
+	// (BBB 3.0+); {remaining} becomes the time left.
+	Message string `yaml:"message" json:"message,omitempty"`
 }
 
 // Settings are the per-server settings that may also be set under defaults.
@@ -77,6 +90,7 @@ type Settings struct {
 	API      APISettings `yaml:"api" json:"api"`
 	Capacity Capacity    `yaml:"capacity" json:"capacity"`
 	Power    Power       `yaml:"power" json:"power"`
+	Drain    Drain       `yaml:"drain" json:"drain"`
 }
 
 // Server is one BBB server of the fleet, with defaults merged in.
@@ -94,6 +108,8 @@ type Server struct {
 type Scalelite struct {
 	SSHHost   string `yaml:"ssh_host" json:"ssh_host,omitempty"`
 	Container string `yaml:"container" json:"container,omitempty"`
+	// SSH reaches the Scalelite host; unset fields come from defaults.ssh.
+	SSH SSHSettings `yaml:"ssh" json:"ssh"`
 }
 
 // Schedule is one cron rule.
@@ -144,6 +160,8 @@ type fileConfig struct {
 	Check        CheckThresholds `yaml:"check"`
 	Timezone     string          `yaml:"timezone"`
 	HolidaysFile string          `yaml:"holidays_file"`
+	AuditLog     string          `yaml:"audit_log"`
+	StateDir     string          `yaml:"state_dir"`
 }
 
 // Holiday is an inclusive range of dates on which schedules do not fire.
@@ -169,6 +187,11 @@ type Config struct {
 	// Warnings are problems that do not stop the config from loading
 	// (e.g. a plain http API URL); `config validate` shows them.
 	Warnings ConfigErrors `json:"-"`
+	// AuditLog and StateDir are the config's audit_log and state_dir
+	// (resolved against the config's directory); empty means the default
+	// (see StateDir, AuditLogPath).
+	AuditLog string `json:"audit_log,omitempty"`
+	StateDir string `json:"state_dir,omitempty"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -177,6 +200,10 @@ const (
 	DefaultAPITimeout   = 10 * time.Second
 	DefaultSSHTimeout   = 10 * time.Second
 	DefaultParticipants = 250
+	DefaultPowerTimeout = 10 * time.Minute
+	DefaultDrainTimeout = 30 * time.Minute
+	DefaultDrainPoll    = 10 * time.Second
+	DefaultDrainMessage = "This server shuts down in {remaining}. Please save your work."
 )
 
 // ConfigError is one problem in a config file, at a line when known.
@@ -379,14 +406,15 @@ var (
 
 // sectionKeys names the keys allowed in each section, for "did you mean" help.
 var sectionKeys = map[string]string{
-	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, holidays_file, timezone, secrets_file, check",
-	"fleet.Server":          "name, host, tags, ssh, api, capacity, power",
-	"fleet.Settings":        "ssh, api, capacity, power",
+	"fleet.fileConfig":      "defaults, servers, scalelite, schedules, holidays, holidays_file, timezone, secrets_file, check, audit_log, state_dir",
+	"fleet.Server":          "name, host, tags, ssh, api, capacity, power, drain",
+	"fleet.Settings":        "ssh, api, capacity, power, drain",
+	"fleet.Drain":           "timeout, poll, message",
 	"fleet.SSHSettings":     "user, port, identity_file, known_hosts, host_key_policy, proxy_jump, timeout",
 	"fleet.APISettings":     "url, checksum, timeout, ca_file",
 	"fleet.Capacity":        "participants",
-	"fleet.Power":           "on, off",
-	"fleet.Scalelite":       "ssh_host, container",
+	"fleet.Power":           "on, off, timeout",
+	"fleet.Scalelite":       "ssh_host, container, ssh",
 	"fleet.Schedule":        "name, cron, action, targets, drain, message, power, skip_holidays",
 	"fleet.CheckThresholds": "certificate_warning_days, certificate_critical_days, disk_warning_percent, disk_critical_percent, memory_warning_percent, memory_critical_percent, load_warning_per_core, load_critical_per_core, clock_skew_warning, clock_skew_critical",
 }
@@ -533,6 +561,20 @@ func (v *validator) build(fc *fileConfig) *Config {
 		cfg.SecretsFile = v.resolve(fc.SecretsFile)
 	}
 	v.check(&cfg.Check)
+	if fc.AuditLog != "" {
+		cfg.AuditLog = v.resolve(fc.AuditLog)
+	}
+	if fc.StateDir != "" {
+		cfg.StateDir = v.resolve(fc.StateDir)
+	}
+	if cfg.Scalelite != nil {
+		if cfg.Scalelite.SSH.IdentityFile != "" {
+			cfg.Scalelite.SSH.IdentityFile = v.resolve(cfg.Scalelite.SSH.IdentityFile)
+		}
+		if cfg.Scalelite.SSH.KnownHosts != "" {
+			cfg.Scalelite.SSH.KnownHosts = v.resolve(cfg.Scalelite.SSH.KnownHosts)
+		}
+	}
 	if cfg.Scalelite != nil && cfg.Scalelite.SSHHost != "" && !validHost(cfg.Scalelite.SSHHost) {
 		v.errf(v.line("scalelite", "ssh_host"), "scalelite: ssh_host %q is not a valid host name or IP address", cfg.Scalelite.SSHHost)
 	}
@@ -681,6 +723,14 @@ func merge(s, d Settings) Settings {
 	if len(s.Power.Off) == 0 {
 		s.Power.Off = d.Power.Off
 	}
+	orDefault(&s.Power.Timeout, d.Power.Timeout)
+	orDefault(&s.Power.Timeout, Duration(DefaultPowerTimeout))
+	orDefault(&s.Drain.Timeout, d.Drain.Timeout)
+	orDefault(&s.Drain.Timeout, Duration(DefaultDrainTimeout))
+	orDefault(&s.Drain.Poll, d.Drain.Poll)
+	orDefault(&s.Drain.Poll, Duration(DefaultDrainPoll))
+	orDefault(&s.Drain.Message, d.Drain.Message)
+	orDefault(&s.Drain.Message, DefaultDrainMessage)
 	return s
 }
 

@@ -7,6 +7,10 @@
 //	bbbsim --state DIR
 //	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S]
 //	       [--sudo USER=nopasswd|password]...
+//	bbbsim power --state DIR on|off|status   (the test fleet's power hooks)
+//
+// While the simulated machine is off or booting, bbbsim answers nothing and
+// exits 255 (the test harness stops that host's sshd meanwhile).
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"os/user"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 )
@@ -27,6 +32,9 @@ func main() { os.Exit(run(os.Args[1:])) }
 func run(args []string) int {
 	if len(args) > 0 && args[0] == "init" {
 		return initState(args[1:])
+	}
+	if len(args) > 0 && args[0] == "power" {
+		return power(args[1:])
 	}
 	fs := flag.NewFlagSet("bbbsim", flag.ContinueOnError)
 	dir := fs.String("state", "", "state directory (holds state.json)")
@@ -51,6 +59,11 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	h := sim.NewHost(sim.NewFileStore(*dir), sim.Options{FallbackToRealExec: true})
+	if h.Down() {
+		// Powered off (the harness stops sshd soon): the connection
+		// closes as a dying machine's would, without output.
+		return 255
+	}
 	return h.Exec(ctx, cmdline, login, os.Stdin, os.Stdout, os.Stderr)
 }
 
@@ -95,6 +108,48 @@ func initState(args []string) int {
 	}
 	if err := sim.WriteState(*dir, s); err != nil {
 		fmt.Fprintln(os.Stderr, "bbbsim init:", err)
+		return 1
+	}
+	return 0
+}
+
+// power switches the simulated machine: the power hooks of the tests.
+//
+//	bbbsim power --state DIR on|off|status
+func power(args []string) int {
+	fs := flag.NewFlagSet("bbbsim power", flag.ContinueOnError)
+	dir := fs.String("state", "", "state directory")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: bbbsim power --state DIR on|off|status")
+		return 2
+	}
+	h := sim.NewHost(sim.NewFileStore(*dir), sim.Options{})
+	var err error
+	switch fs.Arg(0) {
+	case "on":
+		err = h.Update(func(s *sim.State) error { s.PowerOn(time.Now()); return nil })
+	case "off":
+		err = h.Update(func(s *sim.State) error { s.PowerOff(); return nil })
+	case "status":
+		s, lerr := h.State()
+		if lerr != nil {
+			err = lerr
+			break
+		}
+		if s.Power.Off {
+			fmt.Println("off")
+		} else {
+			fmt.Println("on")
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "bbbsim power: unknown action %q (on, off, status)\n", fs.Arg(0))
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bbbsim power:", err)
 		return 1
 	}
 	return 0

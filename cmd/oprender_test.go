@@ -1,0 +1,145 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/internal/sim"
+	"github.com/bbbfleet/bbbfleet/internal/simfleet"
+	"github.com/bbbfleet/bbbfleet/internal/ui"
+)
+
+func opSimFleet(t *testing.T) *simfleet.Fleet {
+	t.Helper()
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 2, NoLoad: true, NoProblem: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestOpJSONLines(t *testing.T) {
+	f := opSimFleet(t)
+	out, errOut, code := run(t, f.Config, "-o", "json", "stop", "bbb1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var types []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %v\n%s", err, line)
+		}
+		types = append(types, m["type"].(string))
+		switch m["type"] {
+		case "event":
+			for _, k := range []string{"time", "server", "action", "step", "phase"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("event lacks %q: %s", k, line)
+				}
+			}
+		case "result":
+			if m["server"] != "bbb1" || m["result"] != "done" || m["state"] != "BBB stopped, cordoned in Scalelite" {
+				t.Errorf("result: %s", line)
+			}
+		default:
+			t.Errorf("unknown type: %s", line)
+		}
+	}
+	if types[len(types)-1] != "result" || types[0] != "event" {
+		t.Errorf("types %v", types)
+	}
+	// A dry run: one plan per server.
+	out, _, _ = run(t, f.Config, "-o", "json", "--dry-run", "start", "all")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d plan lines:\n%s", len(lines), out)
+	}
+	var p struct {
+		Type   string `json:"type"`
+		Server string `json:"server"`
+		Steps  []struct {
+			Step, Skip string
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &p); err != nil || p.Type != "plan" || p.Server != "bbb1" || len(p.Steps) == 0 {
+		t.Errorf("plan: %v %s", err, lines[0])
+	}
+}
+
+func TestOpLiveLinesOnATerminal(t *testing.T) {
+	f := opSimFleet(t)
+	t.Setenv("BBBFLEET_SSH_CONFIG", "none")
+	t.Setenv("SSH_AUTH_SOCK", "")
+	var out, errOut bytes.Buffer
+	io := ui.Test(&out, &errOut)
+	io.OutTTY = true
+	code := Run(context.Background(), []string{"-c", f.Config, "stop", "all"}, io)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	o := out.String()
+	// One line per server, redrawn in place (cursor up, clear line).
+	if !strings.Contains(o, "\x1b[2A") || !strings.Contains(o, "\r\x1b[2K") {
+		t.Errorf("no live redraw:\n%q", o)
+	}
+	if !strings.Contains(o, "bbb1  stop      BBB stopped; units inactive") {
+		t.Errorf("no final live line:\n%q", o)
+	}
+	if strings.Contains(o, "Z bbb1 stop started") {
+		t.Error("timestamped pipe lines on a terminal")
+	}
+}
+
+func TestOpPipeLinesAreTimestamped(t *testing.T) {
+	f := opSimFleet(t)
+	out, _, code := run(t, f.Config, "stop", "bbb2")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	first, _, _ := strings.Cut(out, "\n")
+	if len(first) < 21 || first[4] != '-' || first[10] != 'T' || first[19] != 'Z' || !strings.Contains(first, " bbb2 cordon started") {
+		t.Errorf("first line %q", first)
+	}
+}
+
+// Ctrl-C while bbb-conf --stop runs: the stop finishes (a half-stopped
+// BBB is worse), nothing after it runs, and the state says so.
+func TestOpCtrlCLetsBBBConfFinish(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 1, NoLoad: true, NoProblem: true,
+		State: func(_ int, s *sim.State) { s.StopDelay = 700 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel while bbb-conf --stop runs (its units are deactivating).
+		for ctx.Err() == nil {
+			st, _ := f.Hosts[0].Sim.State()
+			if st.Units["bbb-web"] == sim.UnitDeactivating {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	out, errOut, code := runCtx(t, ctx, f.Config, "stop", "bbb1", "--power-off")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	st, _ := f.Hosts[0].Sim.State()
+	if !st.Stopped || st.Power.Off {
+		t.Errorf("stopped=%v off=%v: the stop should finish, the power-off not run", st.Stopped, st.Power.Off)
+	}
+	for _, w := range []string{"letting bbb-conf --stop finish", "stop done", "left: BBB stopped, cordoned in Scalelite", "bbbfleet start bbb1"} {
+		if !strings.Contains(out+errOut, w) {
+			t.Errorf("output lacks %q:\n%s\n%s", w, out, errOut)
+		}
+	}
+}
