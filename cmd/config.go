@@ -31,12 +31,12 @@ file:line and exits 2. The secrets file is checked too (mode 0600).`,
 				return err
 			}
 			cfg, err := app.Config()
-			if err != nil {
-				return err
+			var secrets *fleet.Secrets
+			if err == nil {
+				secrets, err = app.secrets()
 			}
-			secrets, err := app.secrets()
 			if err != nil {
-				return err
+				return app.configInvalid(format, err)
 			}
 			have := 0
 			for _, s := range cfg.Servers {
@@ -61,6 +61,45 @@ file:line and exits 2. The secrets file is checked too (mode 0600).`,
 		},
 	})
 	return c
+}
+
+// configProblem is one error of `config validate -o json`.
+type configProblem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// configInvalid reports what config validate found wrong: with -o json a
+// document {"ok": false, "errors": [...]} on stdout, else the errors on
+// stderr, without the "check it with config validate" hint (this is it).
+// Either way the run exits 2.
+func (app *App) configInvalid(format string, err error) error {
+	code, _ := classify(err, true)
+	if code == ExitFailed {
+		code = ExitUsage
+	}
+	if format != "json" {
+		return &ExitError{Code: code, Err: err}
+	}
+	var probs []configProblem
+	var ces fleet.ConfigErrors
+	var ce *fleet.ConfigError
+	switch {
+	case errors.As(err, &ces):
+		for _, e := range ces {
+			probs = append(probs, configProblem{File: e.File, Line: e.Line, Message: e.Msg})
+		}
+	case errors.As(err, &ce):
+		probs = append(probs, configProblem{File: ce.File, Line: ce.Line, Message: ce.Msg})
+	default:
+		probs = append(probs, configProblem{Message: err.Error()})
+	}
+	path, _ := fleet.Find(app.ConfigPath)
+	if jerr := app.IO.JSON(map[string]any{"ok": false, "config": path, "errors": probs}); jerr != nil {
+		return jerr
+	}
+	return silentExit(code)
 }
 
 // secrets loads the fleet's secrets file once per run.

@@ -74,6 +74,9 @@ func classify(err error, runtime bool) (int, string) {
 	}
 	var ce fleet.ConfigErrors
 	var c1 *fleet.ConfigError
+	if errors.As(err, &c1) && c1.Final {
+		return ExitUsage, ""
+	}
 	if errors.As(err, &ce) || errors.As(err, &c1) {
 		return ExitUsage, "fix the config, then check it with `bbbfleet config validate`"
 	}

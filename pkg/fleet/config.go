@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -22,12 +23,14 @@ type Duration time.Duration
 
 // UnmarshalYAML parses a Go duration string and names the line on error.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on, so that every other
+	// problem of the file is reported in the same run.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: expected a duration such as 30s or 5m", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 30s or 5m", n.Line)}}
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: invalid duration %q (use e.g. 30s, 5m, 1h30m)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid duration %q (use e.g. 30s, 5m, 1h30m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -170,6 +173,9 @@ type ConfigError struct {
 	File string
 	Line int
 	Msg  string
+	// Final is true when Msg itself says the fix (e.g. chmod 600): no
+	// "check it with config validate" hint follows it.
+	Final bool
 }
 
 func (e *ConfigError) Error() string {
@@ -272,7 +278,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		if se := syntaxError(path, data); se != nil {
 			return nil, ConfigErrors{se}
 		}
-		return nil, yamlErrors(path, err)
+		return nil, tabAdvice(data, yamlErrors(path, err))
 	}
 	if len(root.Content) == 0 {
 		return nil, ConfigErrors{{File: path, Line: 1, Msg: "the config is empty; run `bbbfleet init` for a commented starter"}}
@@ -280,15 +286,76 @@ func Parse(path string, data []byte) (*Config, error) {
 	var fc fileConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	// Decoding goes on past type errors (unknown keys, wrong types, bad
+	// durations) and leaves those fields unset; the validator then checks
+	// the rest, so that one run reports every problem of the file.
+	var decodeErrs ConfigErrors
 	if err := dec.Decode(&fc); err != nil {
-		return nil, yamlErrors(path, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlErrors(path, err)
+		}
+		decodeErrs = yamlErrors(path, err).(ConfigErrors)
 	}
 	v := &validator{file: path, root: root.Content[0]}
 	cfg := v.build(&fc)
-	if len(v.errs) > 0 {
-		return nil, v.errs
+	if errs := mergeErrors(decodeErrs, v.errs); len(errs) > 0 {
+		return nil, errs
 	}
 	return cfg, nil
+}
+
+// mergeErrors puts decoding and validation errors in line order. A
+// validation error on a line that already has a decoding error is a
+// consequence of it (a field left unset) and is dropped.
+func mergeErrors(decoded, validated ConfigErrors) ConfigErrors {
+	bad := map[int]bool{}
+	for _, e := range decoded {
+		bad[e.Line] = true
+	}
+	out := append(ConfigErrors{}, decoded...)
+	for _, e := range validated {
+		if !bad[e.Line] || e.Line == 0 {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+// tabAdvice rewrites the syntax error a tab in the indentation causes into
+// advice, at the line and column of the tab.
+func tabAdvice(data []byte, err error) error {
+	ces, ok := err.(ConfigErrors)
+	if !ok || len(ces) != 1 {
+		return err
+	}
+	ce := ces[0]
+	if !strings.Contains(ce.Msg, "cannot start any token") && !strings.Contains(ce.Msg, "'\t'") {
+		return err
+	}
+	lines := strings.Split(string(data), "\n")
+	try := func(i int) bool {
+		if i < 0 || i >= len(lines) {
+			return false
+		}
+		col := strings.IndexByte(lines[i], '\t')
+		if col < 0 {
+			return false
+		}
+		ce.Line = i + 1
+		ce.Msg = fmt.Sprintf("a tab at column %d: YAML indents with spaces, never tabs", col+1)
+		return true
+	}
+	if try(ce.Line - 1) {
+		return ces
+	}
+	for i := range lines {
+		if try(i) {
+			return ces
+		}
+	}
+	return err
 }
 
 var goccyPosRe = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)$`)
@@ -308,6 +375,9 @@ func syntaxError(path string, data []byte) *ConfigError {
 	}
 	ce := &ConfigError{File: path, Msg: "YAML syntax error at column " + sm[2] + ": " + sm[3]}
 	fmt.Sscanf(sm[1], "%d", &ce.Line)
+	if adv, ok := tabAdvice(data, ConfigErrors{ce}).(ConfigErrors); ok {
+		return adv[0]
+	}
 	return ce
 }
 
@@ -336,7 +406,7 @@ func yamlErrors(path string, err error) error {
 
 var (
 	unknownFieldRe = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	cannotRe       = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	cannotRe       = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
 )
 
 // sectionKeys names the keys allowed in each section, for "did you mean" help.
@@ -353,6 +423,9 @@ var sectionKeys = map[string]string{
 	"fleet.CheckThresholds": "certificate_warning_days, certificate_critical_days, disk_warning_percent, disk_critical_percent, memory_warning_percent, memory_critical_percent, load_warning_per_core, load_critical_per_core, clock_skew_warning, clock_skew_critical",
 }
 
+// listSections names the sections that are lists of named entries.
+var listSections = map[string]string{"[]fleet.Server": "servers", "[]fleet.Schedule": "schedules"}
+
 func friendlyYAML(m string) string {
 	if sm := unknownFieldRe.FindStringSubmatch(m); sm != nil {
 		if keys, ok := sectionKeys[sm[2]]; ok {
@@ -361,6 +434,9 @@ func friendlyYAML(m string) string {
 		return fmt.Sprintf("unknown key %q", sm[1])
 	}
 	if sm := cannotRe.FindStringSubmatch(m); sm != nil {
+		if sect, ok := listSections[sm[3]]; ok && sm[1] == "map" {
+			return fmt.Sprintf("%s is a list: start each entry with `- name:`", sect)
+		}
 		want := sm[3]
 		switch {
 		case strings.HasPrefix(want, "int"), strings.HasPrefix(want, "float"):

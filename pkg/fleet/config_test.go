@@ -105,3 +105,40 @@ secrets_file: private/secrets.yaml
 		}
 	}
 }
+
+func TestParseReportsEveryErrorAtOnce(t *testing.T) {
+	_, err := Parse("f.yaml", []byte(`defaults:
+  ssh:
+    prot: 22
+  api:
+    timeout: 10 secs
+    checksum: sha265
+servers:
+  - {name: a, host: a.example.org}
+  - {name: a, host: b.example.org}
+`))
+	var ces ConfigErrors
+	if !errors.As(err, &ces) {
+		t.Fatalf("err = %v", err)
+	}
+	var lines []int
+	for _, ce := range ces {
+		lines = append(lines, ce.Line)
+	}
+	want := []int{3, 5, 6, 9}
+	if len(lines) != len(want) {
+		t.Fatalf("lines %v, want %v:\n%v", lines, want, err)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Fatalf("lines %v, want %v:\n%v", lines, want, err)
+		}
+	}
+}
+
+func TestTargetsListEachNameOnce(t *testing.T) {
+	cfg := &Config{Servers: []Server{{Name: "a"}, {Name: "b"}, {Name: "b"}}}
+	if got := strings.Join(cfg.Targets(), ","); got != "all,a,b" {
+		t.Errorf("Targets() = %s", got)
+	}
+}

@@ -41,14 +41,14 @@ func LoadSecrets(path string) (*Secrets, error) {
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &ConfigError{File: path, Msg: "the secrets file is not a regular file"}
+		return nil, &ConfigError{File: path, Msg: "the secrets file is not a regular file", Final: true}
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("secrets file has mode %04o: group or others can read it; run `chmod 600 %s`", fi.Mode().Perm(), path)}
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("secrets file has mode %04o: group or others can read it; run `chmod 600 %s`", fi.Mode().Perm(), path), Final: true}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v (run bbbfleet as the user that owns it)", errors.Unwrap(err))}
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v (run bbbfleet as the user that owns it)", errors.Unwrap(err)), Final: true}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return s, nil

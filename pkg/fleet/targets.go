@@ -15,11 +15,16 @@ func (e *TargetError) Error() string {
 	return fmt.Sprintf("unknown target %q; valid targets: %s", e.Target, strings.Join(e.Valid, ", "))
 }
 
-// Targets returns every valid target word: all, server names, @tags.
+// Targets returns every valid target word: all, server names, @tags, each
+// once (a config with a duplicate server name lists it once).
 func (c *Config) Targets() []string {
 	out := []string{"all"}
+	seen := map[string]bool{}
 	for _, s := range c.Servers {
-		out = append(out, s.Name)
+		if !seen[s.Name] && s.Name != "" {
+			seen[s.Name] = true
+			out = append(out, s.Name)
+		}
 	}
 	for _, t := range c.Tags() {
 		out = append(out, "@"+t)
