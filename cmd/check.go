@@ -287,6 +287,25 @@ func checkHeader(name string) string {
 	return strings.ToUpper(name)
 }
 
+// checkShortHeader is a check's column header on a narrow terminal.
+func checkShortHeader(name string) string {
+	switch name {
+	case fleet.CheckServices:
+		return "SVC"
+	case fleet.CheckSecret:
+		return "SEC"
+	case fleet.CheckVersion:
+		return "VER"
+	case fleet.CheckMemory:
+		return "MEM"
+	case fleet.CheckRecordings:
+		return "REC"
+	case fleet.CheckClock:
+		return "CLK"
+	}
+	return checkHeader(name)
+}
+
 // shortValue is the compact figure shown beside a symbol in the table.
 func shortValue(c checkResultJSON, release string) string {
 	if c.status == fleet.CheckUnknown {
@@ -323,9 +342,19 @@ func (app *App) renderCheck(format string, rep *checkReport, details bool) error
 	if format == "tsv" && details {
 		return app.render(format, detailsTable(rep, false))
 	}
-	t := ui.Table{Headers: []string{"SERVER", "STATUS"}}
-	for _, n := range rep.Checks {
+	t := ui.Table{Headers: []string{"SERVER", "STATUS"}, Columns: []ui.Column{{}, {}}}
+	for i, n := range rep.Checks {
 		t.Headers = append(t.Headers, checkHeader(n))
+		// On a narrow terminal: short headers and bare symbols first, then
+		// the columns where every server is OK go (the problems below the
+		// table name every other check).
+		col := ui.Column{Short: checkShortHeader(n), Compact: func(c string) string { s, _, _ := strings.Cut(c, " "); return s }, Drop: 2}
+		for _, s := range rep.Servers {
+			if i < len(s.Checks) && s.Checks[i].status != fleet.CheckOK {
+				col.Drop = 1
+			}
+		}
+		t.Columns = append(t.Columns, col)
 	}
 	var tones [][]ui.Tone
 	for _, s := range rep.Servers {
@@ -385,7 +414,10 @@ func checkSummaryLine(rep *checkReport) string {
 }
 
 func detailsTable(rep *checkReport, symbols bool) ui.Table {
-	t := ui.Table{Headers: []string{"SERVER", "CHECK", "STATUS", "VALUE", "MESSAGE"}}
+	// The message wraps within its cell on a narrow terminal: --details
+	// shows it whole.
+	t := ui.Table{Headers: []string{"SERVER", "CHECK", "STATUS", "VALUE", "MESSAGE"},
+		Columns: []ui.Column{{}, {}, {}, {}, {Wrap: true}}}
 	var tones []ui.Tone
 	for _, s := range rep.Servers {
 		for _, c := range s.Checks {

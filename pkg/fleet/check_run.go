@@ -109,7 +109,7 @@ type poolEntry struct {
 func trimServer(msg, name string) string {
 	msg = strings.TrimPrefix(msg, name+": ")
 	msg = strings.TrimPrefix(msg, "ssh: ")
-	return firstLine(msg)
+	return oneLine(msg)
 }
 
 // serverProbe collects one server's results as they arrive; the SSH part
