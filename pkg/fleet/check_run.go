@@ -366,10 +366,16 @@ func (cc *checkCtx) runAPI(ctx context.Context, s Server, p *serverProbe, sel ma
 	if _, err := c.IsMeetingRunning(ctx, secretProbeMeeting); err != nil {
 		msg := apiMessage(err, s.Name)
 		if bbb.IsSecretRejected(err) {
-			msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", bbb.Reason(err), s.Name)
+			why := bbb.Reason(err)
 			var ae *bbb.APIError
 			if errors.As(err, &ae) && ae.MessageKey != "" {
-				msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", ae.MessageKey, s.Name)
+				why = ae.MessageKey
+			}
+			msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", why, s.Name)
+			// Find out why: another checksum algorithm, or an
+			// environment variable overriding a good secret.
+			if d, derr := cc.env.DiagnoseRejectedSecret(ctx, s, c.Secret); derr == nil {
+				msg = fmt.Sprintf("rejected by the server (%s): %s", why, d.Advice)
 			}
 		}
 		p.set(CheckResult{Name: CheckSecret, Status: CheckCritical, Message: msg})

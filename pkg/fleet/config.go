@@ -90,6 +90,9 @@ type Server struct {
 
 	// Line is where the server's entry starts in the config file.
 	Line int `yaml:"-" json:"-"`
+	// ChecksumLine is the line that sets the server's api.checksum (its
+	// own or the defaults'), 0 when neither does.
+	ChecksumLine int `yaml:"-" json:"-"`
 }
 
 // Scalelite is the load balancer in front of the fleet, if any.
@@ -506,6 +509,34 @@ func (v *validator) node(path ...any) *yaml.Node {
 
 func (v *validator) line(path ...any) int { return v.node(path...).Line }
 
+// exactLine is the line of the node at path, 0 when the path is not in the
+// document.
+func (v *validator) exactLine(path ...any) int {
+	n := v.root
+	for _, p := range path {
+		var next *yaml.Node
+		switch p := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == p {
+						next = n.Content[i+1]
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
+				next = n.Content[p]
+			}
+		}
+		if next == nil {
+			return 0
+		}
+		n = next
+	}
+	return n.Line
+}
+
 func (v *validator) build(fc *fileConfig) *Config {
 	cfg := &Config{
 		Path:      v.file,
@@ -522,6 +553,10 @@ func (v *validator) build(fc *fileConfig) *Config {
 	envOwner := map[string]string{}
 	for i, s := range fc.Servers {
 		s.Line = v.line("servers", i)
+		s.ChecksumLine = v.exactLine("servers", i, "api", "checksum")
+		if s.ChecksumLine == 0 {
+			s.ChecksumLine = v.exactLine("defaults", "api", "checksum")
+		}
 		switch {
 		case s.Name == "":
 			v.errf(s.Line, "server %d has no name", i+1)
