@@ -36,6 +36,7 @@ type App struct {
 	Timeout    time.Duration
 	DryRun     bool
 	Verbose    bool
+	Exclude    []string
 	NoColor    bool
 
 	v   *viper.Viper
@@ -137,8 +138,10 @@ func NewRootCmd(app *App) *cobra.Command {
 YAML file and runs fleet-wide work over SSH and the BBB API: health checks,
 load, meetings, secrets and commands, in parallel and bounded by deadlines.
 
-Targets are server names, @tag or all. Read-only commands default to all
-servers; commands that change servers need explicit targets.`,
+Targets are server names, @tag or all, also as a comma list; a word
+starting with ! excludes ('all,!bbb3', '@pool,!@broken'), as does the
+quote-free --exclude NAME|@TAG (repeatable). Read-only commands default to
+all servers; commands that change servers need explicit targets.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
@@ -165,6 +168,8 @@ servers; commands that change servers need explicit targets.`,
 	f.BoolVar(&app.DryRun, "dry-run", false, "print what would change and touch nothing")
 	f.BoolVarP(&app.Verbose, "verbose", "v", false, "show the remote commands that run")
 	f.BoolVar(&app.NoColor, "no-color", false, "no colour in output (also: NO_COLOR=1)")
+	f.StringSliceVar(&app.Exclude, "exclude", nil, "leave out these servers or @tags from TARGETS (repeatable, or a comma list; the same as TARGETS words !NAME, without quoting)")
+	_ = root.RegisterFlagCompletionFunc("exclude", app.completeExclude)
 	for _, name := range []string{"config", "output", "parallel", "timeout"} {
 		_ = app.v.BindPFlag(name, f.Lookup(name))
 	}
@@ -333,6 +338,13 @@ func (app *App) selectTargets(words []string, defaultAll bool) ([]fleet.Server, 
 		}
 		words = []string{"all"}
 	}
+	for _, x := range app.Exclude {
+		for _, x := range strings.Split(x, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				words = append(words, "!"+strings.TrimPrefix(x, "!"))
+			}
+		}
+	}
 	servers, err := cfg.Select(words)
 	if err != nil {
 		return nil, nil, err
@@ -363,8 +375,13 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 	if i := strings.LastIndex(toComplete, ","); i >= 0 {
 		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
 		for _, w := range strings.Split(prefix, ",") {
-			used[w] = true
+			used[strings.TrimPrefix(w, "!")] = true
 		}
+	}
+	// "all,!bb<TAB>": an exclusion completes the same names and tags.
+	if strings.HasPrefix(toComplete, "!") {
+		prefix, toComplete = prefix+"!", toComplete[1:]
+		used["all"] = true
 	}
 	var out []string
 	for _, t := range cfg.Targets() {
@@ -385,6 +402,30 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 			t += "\t" + desc
 		}
 		out = append(out, t)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeExclude completes --exclude: server names and @tags, the last
+// word of a comma list.
+func (app *App) completeExclude(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	prefix := ""
+	used := map[string]bool{"all": true}
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
+		for _, w := range strings.Split(prefix, ",") {
+			used[w] = true
+		}
+	}
+	var out []string
+	for _, t := range cfg.Targets() {
+		if !used[t] && strings.HasPrefix(t, toComplete) {
+			out = append(out, prefix+t)
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -142,3 +142,34 @@ func TestTargetsListEachNameOnce(t *testing.T) {
 		t.Errorf("Targets() = %s", got)
 	}
 }
+
+func TestSelectExclusions(t *testing.T) {
+	cfg := &Config{Servers: []Server{
+		{Name: "a", Tags: []string{"pool"}}, {Name: "b", Tags: []string{"pool", "broken"}}, {Name: "c"},
+	}}
+	names := func(words ...string) string {
+		ss, err := cfg.Select(words)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var n []string
+		for _, s := range ss {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	for words, want := range map[string]string{
+		"all,!b":         "a,c",
+		"@pool,!@broken": "a",
+		"all|!a|!c":      "b",
+		"c,!@pool":       "c",
+		"!a":             "error: targets \"!a\": exclusions need targets to exclude from: e.g. all,!a (or --exclude a)",
+		"@pool,!a,!b":    "error: targets \"@pool,!a,!b\": the exclusions leave no server",
+		"all,!x":         "error: unknown target \"!x\"; valid targets: all, a, b, c, @pool, @broken",
+		"all,!":          "error: targets \"!\": an exclusion needs a name or @tag after !",
+	} {
+		if got := names(strings.Split(words, "|")...); got != want {
+			t.Errorf("%s: got %q, want %q", words, got, want)
+		}
+	}
+}
