@@ -26,8 +26,10 @@ const checkHelp = `Check the health of every selected server, in parallel:
   secret       a signed call (isMeetingRunning) is accepted; UNKNOWN when
                no secret is configured
   version      the release in /etc/bigbluebutton/bigbluebutton-release; a
-               server not on the most common release of the checked
-               servers is WARNING, naming both releases
+               server not on the most common release of the whole fleet
+               is WARNING, naming both releases (when only some servers
+               are checked, the others' releases are read too: one short
+               SSH command each)
   certificate  days until the API host's TLS certificate expires, read from
                a TLS handshake (no SSH): WARNING under
                certificate_warning_days, CRITICAL under
@@ -116,7 +118,7 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 	}
 	defer env.Close()
 	now := time.Now()
-	results := env.Check(app.Context(), servers, fleet.CheckOptions{Checks: checks})
+	results := env.Check(app.Context(), servers, fleet.CheckOptions{Checks: checks, Fleet: env.Config.Servers})
 	if err := app.Context().Err(); err != nil {
 		return err
 	}

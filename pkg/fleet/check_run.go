@@ -27,6 +27,11 @@ type CheckOptions struct {
 	Thresholds *CheckThresholds
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Fleet is every server of the fleet. When the version check runs on
+	// only some of them, the releases of the others are read too (one
+	// short SSH command each, under the same deadline) so that drift is
+	// judged against the whole fleet, not only the targets.
+	Fleet []Server
 }
 
 // secretProbeMeeting is the meetingID of the signed call that proves the
@@ -83,7 +88,39 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 		out[i] = sc
 	}
 	if slices.Contains(o.Checks, CheckVersion) {
-		ApplyVersionDrift(out)
+		applyVersionDrift(out, e.otherReleases(ctx, servers, o.Fleet))
+	}
+	return out
+}
+
+// otherReleases reads the release of every server of fleet that is not
+// in checked; servers that cannot be read are left out.
+func (e *Env) otherReleases(ctx context.Context, checked, fleet []Server) []string {
+	in := map[string]bool{}
+	for _, s := range checked {
+		in[s.Name] = true
+	}
+	var others []Server
+	for _, s := range fleet {
+		if !in[s.Name] {
+			others = append(others, s)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	res := Run(ctx, others, e.Opts, func(ctx context.Context, s Server) (string, error) {
+		r, err := e.Remote(ctx, s, ssh.Command{Argv: []string{"cat", "/etc/bigbluebutton/bigbluebutton-release"}})
+		if err != nil {
+			return "", err
+		}
+		return bbb.ParseRelease(string(r.Stdout))
+	})
+	var out []string
+	for _, r := range res {
+		if r.Err == nil && r.Value != "" {
+			out = append(out, r.Value)
+		}
 	}
 	return out
 }
