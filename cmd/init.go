@@ -81,7 +81,8 @@ func newInitCmd(app *App) *cobra.Command {
 		Use:   "init [PATH]",
 		Short: "Write a commented starter config",
 		Long: `Write a commented starter fleet config to PATH (default: --config, or
-./bbbfleet.yaml). Refuses to overwrite an existing file without --force.`,
+./bbbfleet.yaml); when PATH is a directory, to PATH/bbbfleet.yaml. Refuses
+to overwrite an existing file without --force.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := app.ConfigPath
@@ -90,6 +91,10 @@ func newInitCmd(app *App) *cobra.Command {
 			}
 			if path == "" {
 				path = "bbbfleet.yaml"
+			}
+			// A directory gets the config inside it, as its name says.
+			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+				path = filepath.Join(path, "bbbfleet.yaml")
 			}
 			if _, err := os.Stat(path); err == nil && !force {
 				return exitf(ExitRefused, "use --force to replace it", "%s exists already; not overwriting it", path)

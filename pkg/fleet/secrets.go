@@ -84,7 +84,7 @@ func (s *Secrets) Set(name, secret string) { s.values[name] = secret }
 // entries another run wrote meanwhile are kept), applies fn to it, and
 // saves it. s gets the same changes in memory.
 func (s *Secrets) Update(fn func(*Secrets)) error {
-	unlock, err := lockFile(s.target() + ".lock")
+	unlock, err := lockDir(filepath.Dir(s.target()))
 	if err != nil {
 		return err
 	}
@@ -157,12 +157,20 @@ func (s *Secrets) Save() error {
 	return nil
 }
 
-// lockFile takes an exclusive advisory lock on path (created 0600, never
-// through a symbolic link).
-func lockFile(path string) (unlock func(), err error) {
-	unlock, err = flock.LockPath(path, 0o600, time.Minute)
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+// lockDir takes an exclusive advisory lock on the directory of the secrets
+// file itself: no lock file is left beside the secrets (the file is
+// replaced by a rename, so the lock cannot be on the file).
+func lockDir(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
-	return unlock, nil
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	if err := flock.LockTimeout(d, true, time.Minute); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() { flock.Unlock(d); d.Close() }, nil
 }
