@@ -94,8 +94,8 @@ func newCheckCmd(app *App) *cobra.Command {
 	cmd.Flags().StringSliceVar(&fl.only, "only", nil, "run only these checks (comma list: "+strings.Join(fleet.CheckNames, ",")+")")
 	cmd.Flags().StringSliceVar(&fl.skip, "skip", nil, "skip these checks (comma list)")
 	cmd.Flags().BoolVar(&fl.details, "details", false, "show every check's message")
-	complete := func(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		return fleet.CheckNames, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	complete := func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return completeCommaList(fleet.CheckNames, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
 	_ = cmd.RegisterFlagCompletionFunc("only", complete)
 	_ = cmd.RegisterFlagCompletionFunc("skip", complete)

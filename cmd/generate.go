@@ -64,8 +64,9 @@ func newGenerateCmd(app *App) *cobra.Command {
 
 // CompletionScripts returns the generated completion scripts by file name.
 func CompletionScripts(root *cobra.Command) (map[string][]byte, error) {
-	var bash, zsh, fish bytes.Buffer
-	if err := root.GenBashCompletionV2(&bash, true); err != nil {
+	var zsh, fish bytes.Buffer
+	bash, err := genBashCompletion(root, true)
+	if err != nil {
 		return nil, err
 	}
 	if err := root.GenZshCompletion(&zsh); err != nil {
@@ -74,5 +75,5 @@ func CompletionScripts(root *cobra.Command) (map[string][]byte, error) {
 	if err := root.GenFishCompletion(&fish, true); err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"bbbfleet.bash": bash.Bytes(), "_bbbfleet": zsh.Bytes(), "bbbfleet.fish": fish.Bytes()}, nil
+	return map[string][]byte{"bbbfleet.bash": bash, "_bbbfleet": zsh.Bytes(), "bbbfleet.fish": fish.Bytes()}, nil
 }

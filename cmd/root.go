@@ -187,6 +187,7 @@ all servers; commands that change servers need explicit targets.`,
 	for _, add := range extraCommands {
 		root.AddCommand(add(app))
 	}
+	installCompletionCmd(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
 	})
