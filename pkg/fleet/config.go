@@ -678,6 +678,12 @@ func (v *validator) settings(s *Settings, path ...any) {
 	if s.API.URL != "" {
 		if !strings.HasPrefix(s.API.URL, "https://") && !strings.HasPrefix(s.API.URL, "http://") {
 			v.errf(at("api", "url"), "api url %q must start with https:// or http://", s.API.URL)
+		} else if strings.HasSuffix(strings.TrimRight(s.API.URL, "/"), "/bigbluebutton") {
+			// bbb-conf --secret prints the URL without api/; the API is
+			// below it. An error rather than a silent fix: api.url is
+			// called as written everywhere else.
+			v.errf(at("api", "url"), "api url %q is the BigBlueButton URL that bbb-conf --secret prints, not its API: append api/ (%q)",
+				s.API.URL, strings.TrimRight(s.API.URL, "/")+"/api/")
 		} else if !strings.HasSuffix(s.API.URL, "/") {
 			s.API.URL += "/"
 		}
