@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -67,7 +68,8 @@ EXIT STATUS
   Usage and configuration errors exit 2 as for every command, except with
   -o nagios (or BBBFLEET_OUTPUT=nagios), where they exit 3 with a line
   "BBBFLEET UNKNOWN - ..." on stdout, as monitoring plugins do. Ctrl-C
-  exits 130.`
+  exits 130; with -o nagios, SIGINT or SIGTERM prints "BBBFLEET UNKNOWN -
+  interrupted ..." and exits 3.`
 
 type checkFlags struct {
 	only, skip []string
@@ -641,6 +643,16 @@ func round6(v float64) float64 {
 // be checked at all: UNKNOWN (3) in every mode, never 1, which a monitor
 // would read as WARNING.
 func (app *App) checkUsageError(err error, code int) (int, bool) {
+	if code == ExitInterrupted && app.wantsNagios() {
+		// A monitoring system expects a plugin's line and 3, not 130.
+		why := "interrupted"
+		if c := context.Cause(app.Context()); c != nil && c != context.Canceled {
+			why += " (" + c.Error() + ")"
+		}
+		fmt.Fprintf(app.IO.Out, "BBBFLEET UNKNOWN - %s before the check finished\n", why)
+		app.keepCode = true
+		return int(fleet.CheckUnknown), true
+	}
 	if code == ExitFailed && !app.wantsNagios() {
 		printError(app.IO, err, "")
 		return int(fleet.CheckUnknown), true

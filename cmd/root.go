@@ -48,6 +48,9 @@ type App struct {
 	args       []string
 	root       *cobra.Command
 	usageHooks map[*cobra.Command]usageHook
+	// keepCode is set by a usage hook whose exit code must stand even
+	// after Ctrl-C or SIGTERM (check -o nagios exits 3 then, not 130).
+	keepCode bool
 }
 
 // usageHook sees an error of its command's run with the exit code Run
@@ -70,8 +73,8 @@ func Main() int {
 	defer stop()
 	// After the first Ctrl-C cancels the run, a second one kills at once.
 	context.AfterFunc(ctx, stop)
-	code := Run(ctx, os.Args[1:], ui.System(false))
-	if ctx.Err() != nil && code != ExitOK {
+	code, app := runMain(ctx, os.Args[1:], ui.System(false))
+	if ctx.Err() != nil && code != ExitOK && !app.keepCode {
 		return ExitInterrupted
 	}
 	return code
@@ -80,7 +83,17 @@ func Main() int {
 // Run executes one command line and returns its exit code. Errors are
 // printed once, as "bbbfleet: error: ..." with an optional hint.
 func Run(ctx context.Context, args []string, io *ui.IO) int {
+	code, _ := runMain(ctx, args, io)
+	return code
+}
+
+func runMain(ctx context.Context, args []string, io *ui.IO) (int, *App) {
 	app := &App{IO: io, ctx: ctx, args: args}
+	return app.run(args), app
+}
+
+func (app *App) run(args []string) int {
+	io, ctx := app.IO, app.Context()
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	root.SetOut(io.Out)
