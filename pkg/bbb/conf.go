@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // UnitStatus is one line of "bbb-conf --status".
@@ -47,7 +48,7 @@ var statusArrow = []rune(strings.Repeat("—", 29) + "►")
 // statusRe is the regex of the reference, except that the arrow part may be
 // empty: bash's ${line:${#unit}} is empty for a unit name of 30 or more
 // characters, and then bbb-conf prints two spaces.
-var statusRe = regexp.MustCompile(`^(\S+) (?:\S+)? ?\[(✔|✘) - ([a-z-]+)\]$`)
+var statusRe = lazyRegexp(`^(\S+) (?:\S+)? ?\[(✔|✘) - ([a-z-]+)\]$`)
 
 // ParseStatus parses the output of "bbb-conf --status". Lines that are not
 // unit lines are ignored. It also reads output produced in a C locale, where
@@ -60,7 +61,7 @@ func ParseStatus(out string) []UnitStatus {
 		if !strings.Contains(line, "[") {
 			continue
 		}
-		m := statusRe.FindStringSubmatch(line)
+		m := statusRe().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
@@ -95,8 +96,8 @@ func FormatStatus(units []UnitStatus) string {
 }
 
 var (
-	secretURLRe = regexp.MustCompile(`(?m)^[ \t]*URL:[ \t]*(\S+)`)
-	secretRe    = regexp.MustCompile(`(?m)^[ \t]*(?:Secret|Salt):[ \t]*(\S+)`)
+	secretURLRe = lazyRegexp(`(?m)^[ \t]*URL:[ \t]*(\S+)`)
+	secretRe    = lazyRegexp(`(?m)^[ \t]*(?:Secret|Salt):[ \t]*(\S+)`)
 )
 
 // ParseSecret parses "bbb-conf --secret": the "URL:" line and the "Secret:"
@@ -104,10 +105,10 @@ var (
 // bbb-conf prints (https://HOST/bigbluebutton/, without "api/").
 func ParseSecret(out string) (url, secret string, err error) {
 	out = strings.ReplaceAll(out, "\r", "")
-	if m := secretURLRe.FindStringSubmatch(out); m != nil {
+	if m := secretURLRe().FindStringSubmatch(out); m != nil {
 		url = m[1]
 	}
-	if m := secretRe.FindStringSubmatch(out); m != nil {
+	if m := secretRe().FindStringSubmatch(out); m != nil {
 		secret = m[1]
 	}
 	switch {
@@ -139,7 +140,7 @@ func ParseRelease(content string) (string, error) {
 	return "", errors.New("no BIGBLUEBUTTON_RELEASE= line in bigbluebutton-release")
 }
 
-var versionRe = regexp.MustCompile(`^BigBlueButton Server (\S+)(?: \((\S+)\))?`)
+var versionRe = lazyRegexp(`^BigBlueButton Server (\S+)(?: \((\S+)\))?`)
 
 // ParseVersion reads the version from the first line of "bbb-conf
 // --version", "BigBlueButton Server 3.0.4 (1234)", and returns "3.0.4".
@@ -149,11 +150,16 @@ func ParseVersion(out string) (string, error) {
 		if line == "" {
 			continue
 		}
-		m := versionRe.FindStringSubmatch(line)
+		m := versionRe().FindStringSubmatch(line)
 		if m == nil {
 			return "", fmt.Errorf("bbb-conf --version: unexpected first line %q", shorten(line, 80))
 		}
 		return m[1], nil
 	}
 	return "", errors.New("bbb-conf --version printed nothing")
+}
+
+// lazyRegexp compiles a regular expression on first use, not at start-up.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

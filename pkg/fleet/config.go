@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	goccyparser "github.com/goccy/go-yaml/parser"
@@ -210,12 +211,63 @@ func (e *NotFoundError) Error() string {
 }
 
 var (
-	nameRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	tagRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	labelRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	userRe  = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
-	lineRe  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	lineRe  = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)
 )
+
+// The checks below are what ^[a-z0-9][a-z0-9._-]*$ (names and tags),
+// ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ (host name labels) and
+// ^[a-z_][a-z0-9_.-]*\$?$ (user names) say, without compiling regular
+// expressions at every start (every TAB runs bbbfleet).
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// validName reports whether s is a valid server name or tag.
+func validName(s string) bool {
+	if s == "" || !(isLower(s[0]) || isDigit(s[0])) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(isLower(c) || isDigit(c) || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validLabel reports whether s is one label of a host name.
+func validLabel(s string) bool {
+	alnum := func(c byte) bool { return isLower(c) || isDigit(c) || c >= 'A' && c <= 'Z' }
+	if len(s) == 0 || len(s) > 63 || !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if !alnum(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validUser reports whether s is a valid login user name.
+func validUser(s string) bool {
+	s = strings.TrimSuffix(s, "$")
+	if s == "" || !(isLower(s[0]) || s[0] == '_') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(isLower(c) || isDigit(c) || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// lazyRegexp compiles a regular expression on first use, not at start-up
+// (every TAB runs bbbfleet: start-up time counts).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // SearchPaths lists where a config is looked for, in order, after --config.
 func SearchPaths() []string {
@@ -361,7 +413,7 @@ func tabAdvice(data []byte, err error) error {
 	return err
 }
 
-var goccyPosRe = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)$`)
+var goccyPosRe = lazyRegexp(`^\[(\d+):(\d+)\] (.*)$`)
 
 // syntaxError locates a YAML syntax error precisely. yaml.v3 reports the
 // line where the enclosing block starts, not where the problem is, so the
@@ -372,7 +424,7 @@ func syntaxError(path string, data []byte) *ConfigError {
 		return nil
 	}
 	first, _, _ := strings.Cut(err.Error(), "\n")
-	sm := goccyPosRe.FindStringSubmatch(strings.TrimSpace(first))
+	sm := goccyPosRe().FindStringSubmatch(strings.TrimSpace(first))
 	if sm == nil {
 		return nil
 	}
@@ -397,7 +449,7 @@ func yamlErrors(path string, err error) error {
 	for _, m := range msgs {
 		m = strings.TrimSpace(m)
 		ce := &ConfigError{File: path, Msg: m}
-		if sm := lineRe.FindStringSubmatch(m); sm != nil {
+		if sm := lineRe().FindStringSubmatch(m); sm != nil {
 			fmt.Sscanf(sm[1], "%d", &ce.Line)
 			ce.Msg = sm[2]
 		}
@@ -408,8 +460,8 @@ func yamlErrors(path string, err error) error {
 }
 
 var (
-	unknownFieldRe = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	cannotRe       = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+	unknownFieldRe = lazyRegexp(`^field (\S+) not found in type (\S+)$`)
+	cannotRe       = lazyRegexp("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
 )
 
 // sectionKeys names the keys allowed in each section, for "did you mean" help.
@@ -430,13 +482,13 @@ var sectionKeys = map[string]string{
 var listSections = map[string]string{"[]fleet.Server": "servers", "[]fleet.Schedule": "schedules"}
 
 func friendlyYAML(m string) string {
-	if sm := unknownFieldRe.FindStringSubmatch(m); sm != nil {
+	if sm := unknownFieldRe().FindStringSubmatch(m); sm != nil {
 		if keys, ok := sectionKeys[sm[2]]; ok {
 			return fmt.Sprintf("unknown key %q (valid here: %s)", sm[1], keys)
 		}
 		return fmt.Sprintf("unknown key %q", sm[1])
 	}
-	if sm := cannotRe.FindStringSubmatch(m); sm != nil {
+	if sm := cannotRe().FindStringSubmatch(m); sm != nil {
 		if sect, ok := listSections[sm[3]]; ok && sm[1] == "map" {
 			return fmt.Sprintf("%s is a list: start each entry with `- name:`", sect)
 		}
@@ -560,7 +612,7 @@ func (v *validator) build(fc *fileConfig) *Config {
 		switch {
 		case s.Name == "":
 			v.errf(s.Line, "server %d has no name", i+1)
-		case !nameRe.MatchString(s.Name):
+		case !validName(s.Name):
 			v.errf(v.line("servers", i, "name"), "server name %q is not valid: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", s.Name)
 		case s.Name == "all":
 			v.errf(v.line("servers", i, "name"), "server name \"all\" is reserved: it selects every server")
@@ -581,7 +633,7 @@ func (v *validator) build(fc *fileConfig) *Config {
 			v.errf(v.line("servers", i, "host"), "server %q: host %q is not a valid host name or IP address", s.Name, s.Host)
 		}
 		for j, t := range s.Tags {
-			if !tagRe.MatchString(t) || t == "all" {
+			if !validName(t) || t == "all" {
 				v.errf(v.line("servers", i, "tags", j), "server %q: tag %q is not valid: use lower-case letters, digits, '.', '_' and '-' (and not \"all\")", s.Name, t)
 			}
 		}
@@ -657,7 +709,7 @@ func (v *validator) settings(s *Settings, path ...any) {
 	if s.SSH.Port < 0 || s.SSH.Port > 65535 {
 		v.errf(at("ssh", "port"), "ssh port %d is out of range 1-65535", s.SSH.Port)
 	}
-	if s.SSH.User != "" && !userRe.MatchString(s.SSH.User) {
+	if s.SSH.User != "" && !validUser(s.SSH.User) {
 		v.errf(at("ssh", "user"), "ssh user %q is not a valid user name", s.SSH.User)
 	}
 	switch s.SSH.HostKeyPolicy {
@@ -800,7 +852,7 @@ func validHost(h string) bool {
 		return false
 	}
 	for _, l := range strings.Split(strings.TrimSuffix(h, "."), ".") {
-		if !labelRe.MatchString(l) {
+		if !validLabel(l) {
 			return false
 		}
 	}
@@ -809,7 +861,7 @@ func validHost(h string) bool {
 
 func validJump(j string) bool {
 	if at := strings.LastIndex(j, "@"); at >= 0 {
-		if !userRe.MatchString(j[:at]) {
+		if !validUser(j[:at]) {
 			return false
 		}
 		j = j[at+1:]

@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +172,37 @@ func TestSelectExclusions(t *testing.T) {
 	} {
 		if got := names(strings.Split(words, "|")...); got != want {
 			t.Errorf("%s: got %q, want %q", words, got, want)
+		}
+	}
+}
+
+// The hand-written name, label and user checks accept exactly what their
+// regular expressions do.
+func TestValidatorsMatchTheirRegexps(t *testing.T) {
+	res := []struct {
+		re *regexp.Regexp
+		fn func(string) bool
+	}{
+		{regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`), validName},
+		{regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`), validLabel},
+		{regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`), validUser},
+	}
+	alphabet := "aZ09._-$ é"
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "a", "-a", "a-", "A", "_x", "x$", "x$$", "$", strings.Repeat("a", 63), strings.Repeat("a", 64), "bbb-1.example", "é"}
+	for range 20000 {
+		n := rng.IntN(8)
+		var b strings.Builder
+		for range n {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		words = append(words, b.String())
+	}
+	for _, w := range words {
+		for i, r := range res {
+			if got, want := r.fn(w), r.re.MatchString(w); got != want {
+				t.Errorf("check %d on %q: %v, regexp says %v", i, w, got, want)
+			}
 		}
 	}
 }
