@@ -211,7 +211,7 @@ func (e *NotFoundError) Error() string {
 }
 
 var (
-	lineRe  = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)
+	lineRe = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)
 )
 
 // The checks below are what ^[a-z0-9][a-z0-9._-]*$ (names and tags),
