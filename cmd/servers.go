@@ -79,7 +79,8 @@ func newServersCmd(app *App) *cobra.Command {
 				}
 				return app.IO.JSON(out)
 			}
-			t := ui.Table{Headers: []string{"NAME", "HOST", "TAGS", "API URL", "SSH", "SECRET"}}
+			t := ui.Table{Headers: []string{"NAME", "HOST", "TAGS", "API URL", "SSH", "SECRET"},
+				Columns: []ui.Column{{}, {}, {}, {Drop: 2}, {Drop: 1}, {}}}
 			for _, s := range servers {
 				t.Rows = append(t.Rows, []string{s.Name, s.Host, strings.Join(s.Tags, ","), s.API.URL,
 					target(s).String(), source(s.Name)})
