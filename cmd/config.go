@@ -44,10 +44,17 @@ file:line and exits 2. The secrets file is checked too (mode 0600).`,
 					have++
 				}
 			}
+			notes := []configProblem{}
+			for _, n := range cfg.Notes {
+				notes = append(notes, configProblem{File: n.File, Line: n.Line, Message: n.Msg})
+			}
 			if format == "json" {
 				return app.IO.JSON(map[string]any{"ok": true, "config": cfg.Path, "servers": len(cfg.Servers),
 					"tags": cfg.Tags(), "schedules": len(cfg.Schedules), "holidays": len(cfg.Holidays),
-					"secrets_file": cfg.SecretsFile, "servers_with_secret": have})
+					"secrets_file": cfg.SecretsFile, "servers_with_secret": have, "notes": notes})
+			}
+			for _, n := range cfg.Notes {
+				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: note: %s\n", n)
 			}
 			fmt.Fprintf(app.IO.Out, "ok: %s\n", cfg.Path)
 			fmt.Fprintf(app.IO.Out, "  servers:   %d (tags: %d)\n", len(cfg.Servers), len(cfg.Tags()))

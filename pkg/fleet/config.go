@@ -162,6 +162,9 @@ type Config struct {
 	Holidays    []Holiday       `json:"-"`
 	SecretsFile string          `json:"secrets_file"`
 	Check       CheckThresholds `json:"check"`
+	// Notes are what config validate points out in a valid config (e.g.
+	// an api.url without api/, read as the API below it).
+	Notes ConfigErrors `json:"-"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -357,6 +360,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if errs := mergeErrors(decodeErrs, v.errs); len(errs) > 0 {
 		return nil, errs
 	}
+	cfg.Notes = v.notes
 	return cfg, nil
 }
 
@@ -518,9 +522,16 @@ func friendlyYAML(m string) string {
 }
 
 type validator struct {
-	file string
-	root *yaml.Node
-	errs ConfigErrors
+	file  string
+	root  *yaml.Node
+	errs  ConfigErrors
+	notes ConfigErrors
+}
+
+// notef records a note: something the config should say otherwise, which
+// bbbfleet understands anyway (config validate prints it).
+func (v *validator) notef(line int, format string, args ...any) {
+	v.notes = append(v.notes, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) errf(line int, format string, args ...any) {
@@ -731,11 +742,13 @@ func (v *validator) settings(s *Settings, path ...any) {
 		if !strings.HasPrefix(s.API.URL, "https://") && !strings.HasPrefix(s.API.URL, "http://") {
 			v.errf(at("api", "url"), "api url %q must start with https:// or http://", s.API.URL)
 		} else if strings.HasSuffix(strings.TrimRight(s.API.URL, "/"), "/bigbluebutton") {
-			// bbb-conf --secret prints the URL without api/; the API is
-			// below it. An error rather than a silent fix: api.url is
-			// called as written everywhere else.
-			v.errf(at("api", "url"), "api url %q is the BigBlueButton URL that bbb-conf --secret prints, not its API: append api/ (%q)",
-				s.API.URL, strings.TrimRight(s.API.URL, "/")+"/api/")
+			// bbb-conf --secret prints the URL without api/; BBB's API
+			// is always below it, so the URL is read as its API and
+			// config validate says to append api/.
+			fixed := strings.TrimRight(s.API.URL, "/") + "/api/"
+			v.notef(at("api", "url"), "api url %q is the BigBlueButton URL that bbb-conf --secret prints; bbbfleet calls its API at %q: append api/",
+				s.API.URL, fixed)
+			s.API.URL = fixed
 		} else if !strings.HasSuffix(s.API.URL, "/") {
 			s.API.URL += "/"
 		}

@@ -42,6 +42,16 @@ func (e *ErrTimeout) Error() string {
 	return fmt.Sprintf("%s: not done within %s (--timeout; raise it for long work or a slow server)", e.Server, e.Timeout)
 }
 
+// deadlinePassed reports whether ctx's deadline has passed, also when an
+// operation with the same deadline noticed it before ctx's own timer did.
+func deadlinePassed(ctx context.Context) bool {
+	if ctx.Err() == context.DeadlineExceeded {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
 // Run applies fn to every server with at most opts.Parallel at once and
 // returns the results in the servers' order, whatever order they finish in.
 // Each call gets its own deadline; a call that ignores its context is
@@ -113,7 +123,7 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 	select {
 	case o := <-done:
 		res.Value, res.Err = o.v, o.err
-		if res.Err != nil && ctx.Err() == context.DeadlineExceeded && parent.Err() == nil {
+		if res.Err != nil && deadlinePassed(ctx) && parent.Err() == nil {
 			te := &ErrTimeout{Server: s.Name, Timeout: timeout}
 			errors.As(res.Err, &te.Login)
 			res.Err = te
