@@ -32,10 +32,12 @@ func TestTryLockAndWait(t *testing.T) {
 	if err := Lock(ctx, b, true); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock while held = %v, want deadline", err)
 	}
-	go func() { time.Sleep(30 * time.Millisecond); Unlock(a) }()
+	released := make(chan struct{})
+	go func() { time.Sleep(30 * time.Millisecond); Unlock(a); close(released) }()
 	if err := LockTimeout(b, true, 5*time.Second); err != nil {
 		t.Fatalf("Lock after release: %v", err)
 	}
+	<-released // before the deferred a.Close
 }
 
 func TestOpenDoesNotFollowSymlink(t *testing.T) {
