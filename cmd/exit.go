@@ -32,7 +32,8 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
 
 bbbfleet check follows the monitoring-plugin convention instead, in every
 output mode: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (with -o nagios, a usage
-or configuration error also exits 3).
+or configuration error also exits 3, and so does SIGINT or SIGTERM, after a
+"BBBFLEET UNKNOWN - interrupted ..." line).
 `
 
 // ExitError carries an exit code, an optional message and a hint.
