@@ -130,6 +130,9 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		err = app.IO.JSON(rep)
 	case "nagios":
 		err = writeNagios(app.IO.Out, rep, env.Config.Check, fl.details)
+		// The plugin output is complete: its code stands even if a
+		// signal arrives now.
+		app.keepCode = true
 	case "prometheus":
 		err = ui.WritePrometheus(app.IO.Out, checkGauges(rep))
 	default:
