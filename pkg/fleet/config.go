@@ -572,6 +572,15 @@ func (v *validator) node(path ...any) *yaml.Node {
 
 func (v *validator) line(path ...any) int { return v.node(path...).Line }
 
+// mistyped reports whether the node at path exists but is not a scalar
+// (decoding reported it already).
+func (v *validator) mistyped(path ...any) bool {
+	if v.exactLine(path...) == 0 {
+		return false
+	}
+	return v.node(path...).Kind != yaml.ScalarNode
+}
+
 // exactLine is the line of the node at path, 0 when the path is not in the
 // document.
 func (v *validator) exactLine(path ...any) int {
@@ -621,6 +630,8 @@ func (v *validator) build(fc *fileConfig) *Config {
 			s.ChecksumLine = v.exactLine("defaults", "api", "checksum")
 		}
 		switch {
+		case s.Name == "" && v.mistyped("servers", i, "name"):
+			// a list or mapping as the name: the decoding error says so
 		case s.Name == "":
 			v.errf(s.Line, "server %d has no name", i+1)
 		case !validName(s.Name):
@@ -638,7 +649,9 @@ func (v *validator) build(fc *fileConfig) *Config {
 		} else {
 			seen[s.Name] = v.line("servers", i, "name")
 		}
-		if s.Host == "" {
+		if s.Host == "" && v.mistyped("servers", i, "host") {
+			// the decoding error says what is wrong with it
+		} else if s.Host == "" {
 			v.errf(s.Line, "server %q has no host", s.Name)
 		} else if !validHost(s.Host) {
 			v.errf(v.line("servers", i, "host"), "server %q: host %q is not a valid host name or IP address", s.Name, s.Host)

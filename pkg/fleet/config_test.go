@@ -206,3 +206,17 @@ func TestValidatorsMatchTheirRegexps(t *testing.T) {
 		}
 	}
 }
+
+// A wrongly typed field is reported once, by decoding, not again as
+// missing.
+func TestMistypedFieldIsOneError(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("servers:\n  - name: a\n    host: [a.example.org]\n"))
+	var ces ConfigErrors
+	if !errors.As(err, &ces) || len(ces) != 1 || ces[0].Line != 3 || !strings.Contains(ces[0].Msg, "expected a string, got a list") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = Parse("f.yaml", []byte("servers:\n  - name: a\n    host: \"\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `server "a" has no host`) {
+		t.Fatalf("empty host: %v", err)
+	}
+}
