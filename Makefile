@@ -15,10 +15,10 @@ demo:
 	$(GO) run . demo
 
 completions:
-	$(GO) run . generate --completions completions
+	$(GO) run ./internal/gendocs --completions completions
 
 man:
-	$(GO) run . generate --man man
+	$(GO) run ./internal/gendocs --man man
 
 lint:
 	$(GO) vet ./...

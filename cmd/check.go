@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -24,8 +25,10 @@ const checkHelp = `Check the health of every selected server, in parallel:
   secret       a signed call (isMeetingRunning) is accepted; UNKNOWN when
                no secret is configured
   version      the release in /etc/bigbluebutton/bigbluebutton-release; a
-               server not on the most common release of the checked
-               servers is WARNING, naming both releases
+               server not on the most common release of the whole fleet
+               is WARNING, naming both releases (when only some servers
+               are checked, the others' releases are read too: one short
+               SSH command each)
   certificate  days until the API host's TLS certificate expires, read from
                a TLS handshake (no SSH): WARNING under
                certificate_warning_days, CRITICAL under
@@ -68,7 +71,8 @@ EXIT STATUS
   Usage and configuration errors exit 2 as for every command, except with
   -o nagios (or BBBFLEET_OUTPUT=nagios), where they exit 3 with a line
   "BBBFLEET UNKNOWN - ..." on stdout, as monitoring plugins do. Ctrl-C
-  exits 130.`
+  exits 130; with -o nagios, SIGINT or SIGTERM prints "BBBFLEET UNKNOWN -
+  interrupted ..." and exits 3.`
 
 type checkFlags struct {
 	only, skip []string
@@ -95,8 +99,8 @@ func newCheckCmd(app *App) *cobra.Command {
 	cmd.Flags().StringSliceVar(&fl.only, "only", nil, "run only these checks (comma list: "+strings.Join(fleet.AllCheckNames, ",")+")")
 	cmd.Flags().StringSliceVar(&fl.skip, "skip", nil, "skip these checks (comma list)")
 	cmd.Flags().BoolVar(&fl.details, "details", false, "show every check's message")
-	complete := func(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		return fleet.AllCheckNames, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	complete := func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return completeCommaList(fleet.AllCheckNames, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
 	_ = cmd.RegisterFlagCompletionFunc("only", complete)
 	_ = cmd.RegisterFlagCompletionFunc("skip", complete)
@@ -122,7 +126,7 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	now := time.Now()
-	results := env.Check(app.Context(), servers, fleet.CheckOptions{Checks: checks})
+	results := env.Check(app.Context(), servers, fleet.CheckOptions{Checks: checks, Fleet: env.Config.Servers})
 	if err := app.Context().Err(); err != nil {
 		return err
 	}
@@ -133,6 +137,9 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		err = app.IO.JSON(rep)
 	case "nagios":
 		err = writeNagios(app.IO.Out, rep, env.Config.Check, fl.details)
+		// The plugin output is complete: its code stands even if a
+		// signal arrives now.
+		app.keepCode = true
 	case "prometheus":
 		err = ui.WritePrometheus(app.IO.Out, checkGauges(rep))
 	default:
@@ -287,6 +294,25 @@ func checkHeader(name string) string {
 	return strings.ToUpper(name)
 }
 
+// checkShortHeader is a check's column header on a narrow terminal.
+func checkShortHeader(name string) string {
+	switch name {
+	case fleet.CheckServices:
+		return "SVC"
+	case fleet.CheckSecret:
+		return "SEC"
+	case fleet.CheckVersion:
+		return "VER"
+	case fleet.CheckMemory:
+		return "MEM"
+	case fleet.CheckRecordings:
+		return "REC"
+	case fleet.CheckClock:
+		return "CLK"
+	}
+	return checkHeader(name)
+}
+
 // shortValue is the compact figure shown beside a symbol in the table.
 func shortValue(c checkResultJSON, release string) string {
 	if c.status == fleet.CheckUnknown {
@@ -323,9 +349,19 @@ func (app *App) renderCheck(format string, rep *checkReport, details bool) error
 	if format == "tsv" && details {
 		return app.render(format, detailsTable(rep, false))
 	}
-	t := ui.Table{Headers: []string{"SERVER", "STATUS"}}
-	for _, n := range rep.Checks {
+	t := ui.Table{Headers: []string{"SERVER", "STATUS"}, Columns: []ui.Column{{}, {}}}
+	for i, n := range rep.Checks {
 		t.Headers = append(t.Headers, checkHeader(n))
+		// On a narrow terminal: short headers and bare symbols first, then
+		// the columns where every server is OK go (the problems below the
+		// table name every other check).
+		col := ui.Column{Short: checkShortHeader(n), Compact: func(c string) string { s, _, _ := strings.Cut(c, " "); return s }, Drop: 2}
+		for _, s := range rep.Servers {
+			if i < len(s.Checks) && s.Checks[i].status != fleet.CheckOK {
+				col.Drop = 1
+			}
+		}
+		t.Columns = append(t.Columns, col)
 	}
 	var tones [][]ui.Tone
 	for _, s := range rep.Servers {
@@ -385,7 +421,10 @@ func checkSummaryLine(rep *checkReport) string {
 }
 
 func detailsTable(rep *checkReport, symbols bool) ui.Table {
-	t := ui.Table{Headers: []string{"SERVER", "CHECK", "STATUS", "VALUE", "MESSAGE"}}
+	// The message wraps within its cell on a narrow terminal: --details
+	// shows it whole.
+	t := ui.Table{Headers: []string{"SERVER", "CHECK", "STATUS", "VALUE", "MESSAGE"},
+		Columns: []ui.Column{{}, {}, {}, {}, {Wrap: true}}}
 	var tones []ui.Tone
 	for _, s := range rep.Servers {
 		for _, c := range s.Checks {
@@ -607,6 +646,16 @@ func round6(v float64) float64 {
 // be checked at all: UNKNOWN (3) in every mode, never 1, which a monitor
 // would read as WARNING.
 func (app *App) checkUsageError(err error, code int) (int, bool) {
+	if code == ExitInterrupted && app.wantsNagios() {
+		// A monitoring system expects a plugin's line and 3, not 130.
+		why := "interrupted"
+		if c := context.Cause(app.Context()); c != nil && c != context.Canceled {
+			why += " (" + c.Error() + ")"
+		}
+		fmt.Fprintf(app.IO.Out, "BBBFLEET UNKNOWN - %s before the check finished\n", why)
+		app.keepCode = true
+		return int(fleet.CheckUnknown), true
+	}
 	if code == ExitFailed && !app.wantsNagios() {
 		printError(app.IO, err, "")
 		return int(fleet.CheckUnknown), true

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -236,5 +237,51 @@ func TestPerfNumNoNegativeZero(t *testing.T) {
 	}
 	if got := perfNum(-0.25); got != "-0.25" {
 		t.Errorf("perfNum(-0.25) = %q", got)
+	}
+}
+
+// On an 80-column terminal the check table fits without wrapping; --details
+// keeps every message whole (wrapped within its cell), as JSON and Nagios
+// do.
+func TestCheckTableFitsAndKeepsMessages(t *testing.T) {
+	hk := "HOST KEY CHANGED for 127.0.0.3:22: it presented ssh-ed25519 SHA256:v0iOabcdefghijklmnopqrstuvwxyz0123456789Xm0 but the recorded key is at /home/admin/.ssh/known_hosts:17; " +
+		"if the server was reinstalled, remove that line with `ssh-keygen -R 127.0.0.3`"
+	results := goldenResults()
+	results[0].Checks[0] = fleet.CheckResult{Name: "ssh", Status: fleet.CheckCritical, Message: hk}
+	results[0].Status = fleet.CheckCritical
+	rep := buildCheckReport(results, fleet.CheckNames, goldenTime)
+	var out, errOut bytes.Buffer
+	app := &App{IO: &ui.IO{Out: &out, ErrOut: &errOut, OutTTY: true, Width: 80}}
+	if err := app.renderCheck("table", rep, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if w := runewidth.StringWidth(l); w > 80 && strings.HasPrefix(l, "╭") || strings.HasPrefix(l, "│") && w > 80 {
+			t.Fatalf("table line of %d columns:\n%s", w, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "bbb1 ssh: "+hk) {
+		t.Errorf("problem line not whole:\n%s", out.String())
+	}
+	out.Reset()
+	app.renderCheck("table", rep, true)
+	flat := strings.Join(strings.Fields(strings.NewReplacer("│", " ").Replace(out.String())), "")
+	if !strings.Contains(flat, strings.Join(strings.Fields(hk), "")) {
+		t.Errorf("--details lost part of the message:\n%s", out.String())
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if w := runewidth.StringWidth(l); w > 80 {
+			t.Fatalf("details line of %d columns:\n%s", w, out.String())
+		}
+	}
+	out.Reset()
+	writeNagios(&out, rep, fleet.DefaultCheckThresholds, true)
+	if !strings.Contains(out.String(), "[CRITICAL] bbb1 ssh: "+hk+"\n") {
+		t.Errorf("nagios long text lost the message:\n%s", out.String())
+	}
+	out.Reset()
+	app.IO.JSON(rep)
+	if !strings.Contains(out.String(), "known_hosts:17; if the server was reinstalled, remove that line with `ssh-keygen -R 127.0.0.3`\"") {
+		t.Errorf("json lost the message:\n%s", out.String())
 	}
 }

@@ -183,7 +183,7 @@ func TestCheckRealSSHD(t *testing.T) {
 		if code != 2 || !sameList(rep.notOK(), "bbb4 secret CRITICAL") {
 			t.Fatalf("exit %d: %v", code, rep.notOK())
 		}
-		if c := rep.get(t, "bbb4", "secret"); c.Message != "rejected by the server (checksumError): run `bbbfleet secret fetch bbb4`" {
+		if c := rep.get(t, "bbb4", "secret"); c.Message != "rejected by the server (checksumError): the server rejects this secret with every checksum algorithm: run `bbbfleet secret fetch bbb4`" {
 			t.Errorf("message %q", c.Message)
 		}
 	})
@@ -346,4 +346,22 @@ func strs(ns []int) []string {
 		out = append(out, fmt.Sprint(n))
 	}
 	return out
+}
+
+// TestCheckVersionDriftWholeFleet: checking one server compares its release
+// with the whole fleet's, not only with itself.
+func TestCheckVersionDriftWholeFleet(t *testing.T) {
+	f := testfleet.Start(t, testfleet.Options{N: 3, State: func(i int, s *sim.State) {
+		if i == 1 {
+			s.Release = "3.0.2"
+		}
+	}})
+	rep, code, _ := checkRun(t, f.Config, "bbb2", "--only", "version")
+	if c := rep.get(t, "bbb2", "version"); code != 1 || c.Status != "WARNING" || c.Message != "3.0.2, but 2 of 3 servers run 3.0.4" {
+		t.Errorf("exit %d, version %+v", code, c)
+	}
+	rep, code, _ = checkRun(t, f.Config, "bbb1", "--only", "version")
+	if c := rep.get(t, "bbb1", "version"); code != 0 || c.Message != "3.0.4 (like 2 of 3 servers)" {
+		t.Errorf("exit %d, version %+v", code, c)
+	}
 }

@@ -33,17 +33,17 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 				return err
 			}
 			cfg, err := app.Config()
+			var secrets *fleet.Secrets
+			if err == nil {
+				secrets, err = app.secrets()
+			}
 			if err != nil {
-				return err
+				return app.configInvalid(format, err)
 			}
 			// Warnings do not fail the validation (exit 0); they go to
 			// stderr in every format, so -o json stays one document.
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: warning: %s\n", w)
-			}
-			secrets, err := app.secrets()
-			if err != nil {
-				return err
 			}
 			have := 0
 			for _, s := range cfg.Servers {
@@ -51,10 +51,17 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 					have++
 				}
 			}
+			notes := []configProblem{}
+			for _, n := range cfg.Notes {
+				notes = append(notes, configProblem{File: n.File, Line: n.Line, Message: n.Msg})
+			}
 			if format == "json" {
 				return app.IO.JSON(map[string]any{"ok": true, "config": cfg.Path, "servers": len(cfg.Servers),
 					"tags": cfg.Tags(), "schedules": len(cfg.Schedules), "holidays": len(cfg.Holidays),
-					"secrets_file": cfg.SecretsFile, "servers_with_secret": have})
+					"secrets_file": cfg.SecretsFile, "servers_with_secret": have, "notes": notes})
+			}
+			for _, n := range cfg.Notes {
+				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: note: %s\n", n)
 			}
 			fmt.Fprintf(app.IO.Out, "ok: %s\n", cfg.Path)
 			fmt.Fprintf(app.IO.Out, "  servers:   %d (tags: %d)\n", len(cfg.Servers), len(cfg.Tags()))
@@ -68,6 +75,45 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 		},
 	})
 	return c
+}
+
+// configProblem is one error of `config validate -o json`.
+type configProblem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// configInvalid reports what config validate found wrong: with -o json a
+// document {"ok": false, "errors": [...]} on stdout, else the errors on
+// stderr, without the "check it with config validate" hint (this is it).
+// Either way the run exits 2.
+func (app *App) configInvalid(format string, err error) error {
+	code, _ := classify(err, true)
+	if code == ExitFailed {
+		code = ExitUsage
+	}
+	if format != "json" {
+		return &ExitError{Code: code, Err: err}
+	}
+	var probs []configProblem
+	var ces fleet.ConfigErrors
+	var ce *fleet.ConfigError
+	switch {
+	case errors.As(err, &ces):
+		for _, e := range ces {
+			probs = append(probs, configProblem{File: e.File, Line: e.Line, Message: e.Msg})
+		}
+	case errors.As(err, &ce):
+		probs = append(probs, configProblem{File: ce.File, Line: ce.Line, Message: ce.Msg})
+	default:
+		probs = append(probs, configProblem{Message: err.Error()})
+	}
+	path, _ := fleet.Find(app.ConfigPath, app.searchEnv())
+	if jerr := app.IO.JSON(map[string]any{"ok": false, "config": path, "errors": probs}); jerr != nil {
+		return jerr
+	}
+	return silentExit(code)
 }
 
 // secrets loads the fleet's secrets file once per run.

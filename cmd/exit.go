@@ -42,7 +42,8 @@ pressing code: 130 before 1 before 3.
 
 bbbfleet check follows the monitoring-plugin convention instead, in every
 output mode: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (with -o nagios, a usage
-or configuration error also exits 3).
+or configuration error also exits 3, and so does SIGINT or SIGTERM, after a
+"BBBFLEET UNKNOWN - interrupted ..." line).
 `
 
 // ExitError carries an exit code, an optional message and a hint.
@@ -91,6 +92,9 @@ func classify(err error, runtime bool) (int, string) {
 	}
 	var ce fleet.ConfigErrors
 	var c1 *fleet.ConfigError
+	if errors.As(err, &c1) && c1.Final {
+		return ExitUsage, ""
+	}
 	if errors.As(err, &ce) || errors.As(err, &c1) {
 		return ExitUsage, "fix the config, then check it with `bbbfleet config validate`"
 	}

@@ -27,19 +27,3 @@ func TestCompletionsCurrent(t *testing.T) {
 		}
 	}
 }
-
-func TestManPages(t *testing.T) {
-	dir := t.TempDir()
-	var out, errOut bytes.Buffer
-	code := Run(t.Context(), []string{"generate", "--man", dir}, ui.Test(&out, &errOut))
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "bbbfleet-servers.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(data, []byte(".TH \"BBBFLEET\" \"1\" \"Jan 2026\"")) {
-		t.Errorf("man page header not reproducible:\n%s", data[:200])
-	}
-}

@@ -96,10 +96,10 @@ func newInitCmd(app *App) *cobra.Command {
 		Use:   "init [PATH]",
 		Short: "Write a commented starter config",
 		Long: `Write a commented starter fleet config to PATH (default: --config, or
-./bbbfleet.yaml). Refuses to overwrite an existing file without --force.
-It never writes through a symbolic link: an existing link (even one
-pointing nowhere) is refused like a file, and --force replaces the link
-itself, not what it points to.`,
+./bbbfleet.yaml); when PATH is a directory, to PATH/bbbfleet.yaml. Refuses
+to overwrite an existing file without --force. It never writes through a
+symbolic link: an existing link (even one pointing nowhere) is refused like
+a file, and --force replaces the link itself, not what it points to.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := app.ConfigPath
@@ -108,6 +108,10 @@ itself, not what it points to.`,
 			}
 			if path == "" {
 				path = "bbbfleet.yaml"
+			}
+			// A directory gets the config inside it, as its name says.
+			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+				path = filepath.Join(path, "bbbfleet.yaml")
 			}
 			// Lstat: a symbolic link (dangling or not) is there already;
 			// init never writes through one.

@@ -213,7 +213,11 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 		// On a terminal the reason sits in STATE; in TSV, for scripts,
 		// STATE is the bare word and the reason has a column of its own.
 		tsv := format == "tsv"
-		t := ui.Table{Headers: []string{"SERVER", "STATE", "MEETINGS", "BREAKOUTS", "USERS", "MODS", "LISTEN", "VOICE", "VIDEO", "UTIL", "SCALELITE"}}
+		t := ui.Table{Headers: []string{"SERVER", "STATE", "MEETINGS", "BREAKOUTS", "USERS", "MODS", "LISTEN", "VOICE", "VIDEO", "UTIL", "SCALELITE"},
+			// On a narrow terminal: a failure's reason wraps in STATE; the
+			// secondary counts go first.
+			Columns: []ui.Column{{}, {Wrap: true}, {Short: "MTGS"}, {Short: "BRK", Drop: 2}, {}, {Drop: 1}, {Short: "LSTN", Drop: 2},
+				{}, {}, {}, {Short: "SL", Drop: 3}}}
 		if tsv {
 			t.Headers = append(t.Headers, "REASON")
 		}

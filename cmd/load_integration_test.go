@@ -222,8 +222,9 @@ func TestLoadErrors(t *testing.T) {
 	if !rep.Total.Partial || rep.Total.ServersUp != 1 || rep.Total.ServersFailed != 8 || rep.Total.Participants != 40 {
 		t.Errorf("total %+v", rep.Total)
 	}
-	// The timeout came from api.timeout, not from the 30s --timeout.
-	if d := rep.Servers[8].Error; !strings.Contains(d, "(timeout)") {
+	// The timeout came from api.timeout, not from the 30s --timeout, and
+	// the message names it with its value.
+	if d := rep.Servers[8].Error; !strings.Contains(d, "(api.timeout 1s)") {
 		t.Errorf("timeout message %q", d)
 	}
 

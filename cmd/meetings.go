@@ -107,7 +107,8 @@ EXIT STATUS
 					return err
 				}
 			} else {
-				t := ui.Table{Headers: []string{"SERVER", "NAME", "MEETING ID", "USERS", "VOICE", "VIDEO", "LISTEN", "MODS", "RUNNING", "REC", "PARENT"}}
+				t := ui.Table{Headers: []string{"SERVER", "NAME", "MEETING ID", "USERS", "VOICE", "VIDEO", "LISTEN", "MODS", "RUNNING", "REC", "PARENT"},
+					Columns: []ui.Column{{}, {Wrap: true}, {Short: "ID", Drop: 2}, {}, {}, {}, {Short: "LSTN", Drop: 1}, {Drop: 1}, {}, {Drop: 1}, {Drop: 3}}}
 				for _, j := range list {
 					rec, running := "no", "-"
 					if j.Recording {

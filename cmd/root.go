@@ -37,6 +37,7 @@ type App struct {
 	Timeout    time.Duration
 	DryRun     bool
 	Verbose    bool
+	Exclude    []string
 	NoColor    bool
 	// SSHConfigFile is BBBFLEET_SSH_CONFIG: another ssh_config file, or
 	// "none"; empty means ~/.ssh/config.
@@ -56,6 +57,9 @@ type App struct {
 	args       []string
 	root       *cobra.Command
 	usageHooks map[*cobra.Command]usageHook
+	// keepCode is set by a usage hook whose exit code must stand even
+	// after Ctrl-C or SIGTERM (check -o nagios exits 3 then, not 130).
+	keepCode bool
 }
 
 // usageHook sees an error of its command's run with the exit code Run
@@ -78,8 +82,8 @@ func Main() int {
 	defer stop()
 	// After the first Ctrl-C cancels the run, a second one kills at once.
 	context.AfterFunc(ctx, stop)
-	code := Run(ctx, os.Args[1:], ui.System(false))
-	if ctx.Err() != nil && code != ExitOK {
+	code, app := runMain(ctx, os.Args[1:], ui.System(false))
+	if ctx.Err() != nil && code != ExitOK && !app.keepCode {
 		return ExitInterrupted
 	}
 	return code
@@ -96,6 +100,16 @@ func Run(ctx context.Context, args []string, io *ui.IO) int {
 // runs see the real environment).
 func runWithEnv(ctx context.Context, args []string, io *ui.IO, env map[string]string) int {
 	app := &App{IO: io, ctx: ctx, args: args, envOverrides: env}
+	return app.run(args)
+}
+
+func runMain(ctx context.Context, args []string, io *ui.IO) (int, *App) {
+	app := &App{IO: io, ctx: ctx, args: args}
+	return app.run(args), app
+}
+
+func (app *App) run(args []string) int {
+	io, ctx := app.IO, app.Context()
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	root.SetOut(io.Out)
@@ -155,8 +169,10 @@ func NewRootCmd(app *App) *cobra.Command {
 YAML file and runs fleet-wide work over SSH and the BBB API: health checks,
 load, meetings, secrets and commands, in parallel and bounded by deadlines.
 
-Targets are server names, @tag or all. Read-only commands default to all
-servers; commands that change servers need explicit targets.`,
+Targets are server names, @tag or all, also as a comma list; a word
+starting with ! excludes ('all,!bbb3', '@pool,!@broken'), as does the
+quote-free --exclude NAME|@TAG (repeatable). Read-only commands default to
+all servers; commands that change servers need explicit targets.`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
@@ -183,6 +199,8 @@ servers; commands that change servers need explicit targets.`,
 	f.BoolVar(&app.DryRun, "dry-run", false, "print what would change and touch nothing")
 	f.BoolVarP(&app.Verbose, "verbose", "v", false, "show the remote commands that run")
 	f.BoolVar(&app.NoColor, "no-color", false, "no colour in output (also: NO_COLOR=1)")
+	f.StringSliceVar(&app.Exclude, "exclude", nil, "leave out these servers or @tags from TARGETS (repeatable, or a comma list; the same as TARGETS words !NAME, without quoting)")
+	_ = root.RegisterFlagCompletionFunc("exclude", app.completeExclude)
 	for _, name := range []string{"config", "output", "parallel", "timeout"} {
 		_ = app.v.BindPFlag(name, f.Lookup(name))
 	}
@@ -202,12 +220,12 @@ servers; commands that change servers need explicit targets.`,
 		newDemoCmd(app),
 		newExecCmd(app),
 		newPushCmd(app),
-		newGenerateCmd(app),
 		newLoadCmd(app),
 		newMeetingsCmd(app),
 		newSecretCmd(app),
 		newStartCmd(app), newStopCmd(app), newRestartCmd(app),
 	)
+	installCompletionCmd(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
 	})
@@ -222,7 +240,14 @@ func groupRunE(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()),
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return &ExitError{Code: ExitUsage, Err: errors.New(msg),
 		Hint: fmt.Sprintf("run `%s --help` for its commands", cmd.CommandPath())}
 }
 
@@ -374,6 +399,13 @@ func (app *App) selectTargets(words []string, defaultAll bool) ([]fleet.Server, 
 		}
 		words = []string{"all"}
 	}
+	for _, x := range app.Exclude {
+		for _, x := range strings.Split(x, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				words = append(words, "!"+strings.TrimPrefix(x, "!"))
+			}
+		}
+	}
 	servers, err := cfg.Select(words)
 	if err != nil {
 		return nil, nil, err
@@ -404,8 +436,13 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 	if i := strings.LastIndex(toComplete, ","); i >= 0 {
 		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
 		for _, w := range strings.Split(prefix, ",") {
-			used[w] = true
+			used[strings.TrimPrefix(w, "!")] = true
 		}
+	}
+	// "all,!bb<TAB>": an exclusion completes the same names and tags.
+	if strings.HasPrefix(toComplete, "!") {
+		prefix, toComplete = prefix+"!", toComplete[1:]
+		used["all"] = true
 	}
 	var out []string
 	for _, t := range cfg.Targets() {
@@ -426,6 +463,30 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 			t += "\t" + desc
 		}
 		out = append(out, t)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeExclude completes --exclude: server names and @tags, the last
+// word of a comma list.
+func (app *App) completeExclude(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := app.Config()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	prefix := ""
+	used := map[string]bool{"all": true}
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
+		for _, w := range strings.Split(prefix, ",") {
+			used[w] = true
+		}
+	}
+	var out []string
+	for _, t := range cfg.Targets() {
+		if !used[t] && strings.HasPrefix(t, toComplete) {
+			out = append(out, prefix+t)
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -31,7 +31,9 @@ type secretServerJSON struct {
 	Verified    bool   `json:"verified"`
 	Saved       bool   `json:"saved"`
 	EnvOverride string `json:"env_override,omitempty"`
+	EnvDiffers  bool   `json:"env_differs,omitempty"`
 	Error       string `json:"error,omitempty"`
+	Advice      string `json:"advice,omitempty"`
 }
 
 const secretFetchJSONDoc = `JSON (-o json), never containing a secret:
@@ -49,8 +51,10 @@ const secretFetchJSONDoc = `JSON (-o json), never containing a secret:
      "saved":       true when the secret was written to the file,
      "env_override": BBBFLEET_SECRET_<NAME> when that variable is set
                     (it overrides the file for this server),
-     "error":       why status is failed}],
-   ` + hostKeysJSONDoc + `}`
+     "env_differs": true when that variable holds another secret than
+                    bbb-conf printed (every command uses the variable's),
+     "error":       why status is failed,
+     "advice":      what to do about env_differs (absent otherwise)}]}`
 
 func newSecretCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
@@ -137,7 +141,10 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 	rep := secretFetchJSON{SecretsFile: path, DryRun: app.DryRun, Written: written, Servers: []secretServerJSON{}, HostKeysRecorded: keys}
 	for _, f := range fs {
 		j := secretServerJSON{Server: f.Server, Status: f.Status, Change: f.Change, URL: f.ReportedURL, APIURL: f.ConfiguredURL,
-			URLDiffers: f.URLDiffers, Verified: f.Verified, EnvOverride: f.EnvOverride}
+			URLDiffers: f.URLDiffers, Verified: f.Verified, EnvOverride: f.EnvOverride, EnvDiffers: f.EnvDiffers}
+		if f.EnvDiffers {
+			j.Advice = fmt.Sprintf("%s is set to another secret than the server's and overrides the secrets file for every command: unset it (or set it to the new secret)", f.EnvOverride)
+		}
 		j.Saved = !app.DryRun && (f.Status == fleet.SecretNew || f.Status == fleet.SecretChanged)
 		if f.Err != nil {
 			j.Error = f.Err.Error()
@@ -152,7 +159,7 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 			return err
 		}
 	} else {
-		t := ui.Table{Headers: []string{"SERVER", "STATUS", "VERIFIED", "NOTE"}}
+		t := ui.Table{Headers: []string{"SERVER", "STATUS", "VERIFIED", "NOTE"}, Columns: []ui.Column{{}, {}, {}, {Wrap: true}}}
 		for _, j := range rep.Servers {
 			status := j.Status
 			if app.DryRun && (status == fleet.SecretNew || status == fleet.SecretChanged) {
@@ -174,7 +181,10 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 			if j.URLDiffers {
 				notes = append(notes, fmt.Sprintf("bbb-conf says %s, api.url differs", j.URL))
 			}
-			if j.EnvOverride != "" {
+			switch {
+			case j.Advice != "":
+				notes = append(notes, j.Advice)
+			case j.EnvOverride != "":
 				notes = append(notes, j.EnvOverride+" is set and overrides the file for this server")
 			}
 			// The notes quote bbb-conf's output and API messages.

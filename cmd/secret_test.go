@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,7 +181,9 @@ func TestSecretFetchRealSSHD(t *testing.T) {
 		t.Errorf("env override: exit %d %+v", code, rep)
 	}
 	out, _, _ = outs.run(t, f.Config, "secret", "fetch", "bbb1", "-o", "tsv")
-	if !strings.Contains(out, "BBBFLEET_SECRET_BBB1 is set and overrides the file for this server") {
+	// The variable holds another secret than the server's: the note says
+	// to unset it (it used to say only that it is set).
+	if !strings.Contains(out, "BBBFLEET_SECRET_BBB1 is set to another secret than the server's and overrides the secrets file for every command: unset it") {
 		t.Errorf("env override note missing:\n%s", out)
 	}
 
@@ -268,4 +271,73 @@ func TestSecretFetchSSHFailure(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	outs.check(t, f.State(t, 0).Secret, f.State(t, 1).Secret)
+}
+
+// TestSecretAdviceNamesTheRealFix: when the server rejects signed calls,
+// check and secret fetch find out why and name the fix instead of sending
+// the admin from one to the other: a server that accepts only sha1
+// checksums (api.checksum: sha1 at the config's line), and a stale
+// BBBFLEET_SECRET_ variable overriding a good secrets file (unset it).
+func TestSecretAdviceNamesTheRealFix(t *testing.T) {
+	f := testfleet.Start(t, testfleet.Options{N: 2, State: func(i int, s *sim.State) {
+		if i == 0 {
+			s.ChecksumAlgorithms = []string{"sha1"}
+		}
+	}})
+	t.Setenv("BBBFLEET_SECRET_BBB2", "stale-secret-from-last-year-0123")
+	cfgText, err := os.ReadFile(f.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bbb1Line := 0
+	for i, l := range strings.Split(string(cfgText), "\n") {
+		if strings.Contains(l, "name: bbb1") {
+			bbb1Line = i + 1
+		}
+	}
+	out, errOut, code := run(t, f.Config, "check", "--only", "api,secret", "-o", "json")
+	if code != 2 {
+		t.Fatalf("check: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	msgs := map[string]string{}
+	for _, s := range rep.Servers {
+		for _, c := range s.Checks {
+			if c.Name == "secret" {
+				msgs[s.Server] = c.Message
+			}
+		}
+	}
+	want1 := fmt.Sprintf("the server accepts this secret with sha1 checksums, not sha256: set `api.checksum: sha1` for bbb1 in %s:%d", f.Config, bbb1Line)
+	if !strings.Contains(msgs["bbb1"], want1) || strings.Contains(msgs["bbb1"], "secret fetch") {
+		t.Errorf("bbb1 secret check: %q\nwant %q", msgs["bbb1"], want1)
+	}
+	if want := "BBBFLEET_SECRET_BBB2 is set and overrides the secrets file with a secret the server rejects; the file's secret is accepted: unset BBBFLEET_SECRET_BBB2"; !strings.Contains(msgs["bbb2"], want) {
+		t.Errorf("bbb2 secret check: %q", msgs["bbb2"])
+	}
+
+	out, errOut, code = run(t, f.Config, "secret", "fetch", "bbb1", "bbb2", "-o", "json")
+	fr := fetchJSON(t, out)
+	if code != ExitFailed || len(fr.Servers) != 2 {
+		t.Fatalf("fetch: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if e := fr.Servers[0].Error; fr.Servers[0].Status != "failed" || !strings.Contains(e, "set `api.checksum: sha1` for bbb1 in "+fmt.Sprintf("%s:%d", f.Config, bbb1Line)) {
+		t.Errorf("fetch bbb1: %+v", fr.Servers[0])
+	}
+	if s := fr.Servers[1]; s.Status != "unchanged" || !s.EnvDiffers || !strings.Contains(s.Advice, "unset it") {
+		t.Errorf("fetch bbb2: %+v", s)
+	}
+
+	// With both fixes applied, the secret check is OK.
+	fixed := strings.Replace(string(cfgText), "    api: {url:", "    api: {checksum: sha1, url:", 1)
+	if err := os.WriteFile(f.Config, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Unsetenv("BBBFLEET_SECRET_BBB2")
+	if out, errOut, code := run(t, f.Config, "check", "--only", "api,secret", "-o", "tsv"); code != 0 {
+		t.Errorf("after the fixes: exit %d\n%s\n%s", code, out, errOut)
+	}
 }

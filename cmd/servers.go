@@ -96,9 +96,11 @@ func newServersCmd(app *App) *cobra.Command {
 				}
 				return app.IO.JSON(out)
 			}
-			t := ui.Table{Headers: []string{"NAME", "HOST", "TAGS", "API URL", "SSH", "SECRET"}}
+			t := ui.Table{Headers: []string{"NAME", "HOST", "TAGS", "API URL", "SSH", "SECRET"},
+				Columns: []ui.Column{{}, {}, {}, {Drop: 2}, {Drop: 1}, {}}}
 			if sl != nil {
 				t.Headers = append(t.Headers, "SCALELITE")
+				t.Columns = append(t.Columns, ui.Column{})
 			}
 			for _, s := range servers {
 				row := []string{s.Name, s.Host, strings.Join(s.Tags, ","), ui.Clean(s.API.URL),

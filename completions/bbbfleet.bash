@@ -1,5 +1,16 @@
 # bash completion V2 for bbbfleet                             -*- shell-script -*-
 
+# Quote like printf %q, but leave commas alone: bash 5.2 escapes them, and
+# an escaped "host1\,host2" never matches the typed "host1,h".
+__bbbfleet_quote()
+{
+    local s
+    for s in "$@"; do
+        printf -v s "%q" "$s"
+        printf "%s\n" "${s//\\,/,}"
+    done
+}
+
 __bbbfleet_debug()
 {
     if [[ -n ${BASH_COMP_DEBUG_FILE-} ]]; then
@@ -247,14 +258,14 @@ __bbbfleet_handle_completion_types() {
         local tab=$'\t'
 
         # Strip any description and escape the completion to handled special characters
-        IFS=$'\n' read -ra completions -d '' < <(printf "%q\n" "${completions[@]%%$tab*}")
+        IFS=$'\n' read -ra completions -d '' < <(__bbbfleet_quote "${completions[@]%%$tab*}")
 
         # Only consider the completions that match
         IFS=$'\n' read -ra COMPREPLY -d '' < <(IFS=$'\n'; compgen -W "${completions[*]}" -- "${cur}")
 
         # compgen looses the escaping so we need to escape all completions again since they will
         # all be inserted on the command-line.
-        IFS=$'\n' read -ra COMPREPLY -d '' < <(printf "%q\n" "${COMPREPLY[@]}")
+        IFS=$'\n' read -ra COMPREPLY -d '' < <(__bbbfleet_quote "${COMPREPLY[@]}")
         ;;
 
     *)
@@ -273,7 +284,7 @@ __bbbfleet_handle_standard_completion_case() {
     # Short circuit to optimize if we don't have descriptions
     if [[ "${completions[*]}" != *$tab* ]]; then
         # First, escape the completions to handle special characters
-        IFS=$'\n' read -ra completions -d '' < <(printf "%q\n" "${completions[@]}")
+        IFS=$'\n' read -ra completions -d '' < <(__bbbfleet_quote "${completions[@]}")
         # Only consider the completions that match what the user typed
         IFS=$'\n' read -ra COMPREPLY -d '' < <(IFS=$'\n'; compgen -W "${completions[*]}" -- "${cur}")
 
@@ -282,7 +293,7 @@ __bbbfleet_handle_standard_completion_case() {
         # completions, we don't want to escape them because they will be printed in a list
         # and we don't want to show escape characters in that list.
         if (( ${#COMPREPLY[@]} == 1 )); then
-            COMPREPLY[0]=$(printf "%q" "${COMPREPLY[0]}")
+            COMPREPLY[0]=$(__bbbfleet_quote "${COMPREPLY[0]}")
         fi
         return 0
     fi
@@ -298,10 +309,10 @@ __bbbfleet_handle_standard_completion_case() {
         # characters because those escape characters are part of what the user typed.
         # Don't call "printf" in a sub-shell because it will be much slower
         # since we are in a loop.
-        printf -v comp "%q" "${compline%%$tab*}" &>/dev/null || comp=$(printf "%q" "${compline%%$tab*}")
+        printf -v comp "%q" "${compline%%$tab*}" &>/dev/null || comp=$(printf "%q" "${compline%%$tab*}"); comp=${comp//\\,/,}
 
         # Only consider the completions that match
-        [[ $comp == "$cur"* ]] || continue
+        [[ $comp == "$cur"* || ${compline%%$tab*} == "$cur"* ]] || continue
 
         # The completions matches.  Add it to the list of full completions including
         # its description.  We don't escape the completion because it may get printed
@@ -321,7 +332,7 @@ __bbbfleet_handle_standard_completion_case() {
     # If there is a single completion left, remove the description text and escape any special characters
     if ((${#COMPREPLY[*]} == 1)); then
         __bbbfleet_debug "COMPREPLY[0]: ${COMPREPLY[0]}"
-        COMPREPLY[0]=$(printf "%q" "${COMPREPLY[0]%%$tab*}")
+        COMPREPLY[0]=$(__bbbfleet_quote "${COMPREPLY[0]%%$tab*}")
         __bbbfleet_debug "Removed description from single completion, which is now: ${COMPREPLY[0]}"
     else
         # Format the descriptions

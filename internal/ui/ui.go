@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -24,6 +25,9 @@ type IO struct {
 	InTTY bool
 	// Color is true when colour may be used on Out.
 	Color bool
+	// Width is the terminal's width in columns: boxed tables are fitted
+	// to it (see Column). 0 means unknown: no limit.
+	Width int
 }
 
 // System returns the process's streams. Colour is on only for a terminal
@@ -35,7 +39,21 @@ func System(noColor bool) *IO {
 		OutTTY: tty,
 		InTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		Color:  tty && !noColor && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb",
+		Width:  termWidth(tty),
 	}
+}
+
+// termWidth is the width of the terminal on stdout, else $COLUMNS, else 0.
+func termWidth(tty bool) int {
+	if tty {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if w, err := strconv.Atoi(strings.TrimSpace(os.Getenv("COLUMNS"))); err == nil && w > 0 {
+		return w
+	}
+	return 0
 }
 
 // Test returns an IO writing to the given buffers, as a pipe would.
@@ -134,6 +152,9 @@ type Table struct {
 	Boxed bool
 	// TSV forces tab-separated rows even on a terminal.
 	TSV bool
+	// Columns, by index, say how columns give way on a narrow terminal;
+	// a boxed table never grows wider than IO.Width (see fit).
+	Columns []Column
 }
 
 // Render writes the table.
@@ -142,7 +163,8 @@ func (o *IO) Render(t Table) error {
 		return o.tsv(t)
 	}
 	r := o.renderer()
-	all := append(append([][]string{}, t.Rows...), t.Footer...)
+	f := fit(t, o.Width)
+	all := f.rows
 	tone := t.Tone
 	if tone == nil {
 		tone = func(_, _ int, v string) Tone { return ToneOf(v) }
@@ -152,7 +174,7 @@ func (o *IO) Render(t Table) error {
 		Border(lipgloss.RoundedBorder()).
 		BorderStyle(border).
 		BorderRow(false).
-		Headers(t.Headers...).
+		Headers(f.headers...).
 		Rows(all...).
 		StyleFunc(func(row, col int) lipgloss.Style {
 			st := r.NewStyle().Padding(0, 1)
@@ -163,12 +185,22 @@ func (o *IO) Render(t Table) error {
 				st = st.Bold(true)
 			}
 			if row < len(all) && col < len(all[row]) && o.Color {
-				st = withTone(st, tone(row, col, all[row][col]))
+				st = withTone(st, tone(row, f.cols[col], all[row][col]))
 			}
 			return st
 		})
-	_, err := fmt.Fprintln(o.Out, tb.Render())
-	return err
+	if _, err := fmt.Fprintln(o.Out, tb.Render()); err != nil {
+		return err
+	}
+	if len(f.dropped) > 0 {
+		note := "not shown, the terminal is too narrow: " + strings.Join(f.dropped, ", ")
+		if o.Width > 0 {
+			note = wrapText(note, o.Width)
+		}
+		_, err := fmt.Fprintf(o.Out, "%s\n", o.Paint(Faint, note))
+		return err
+	}
+	return nil
 }
 
 func (o *IO) tsv(t Table) error {

@@ -2,8 +2,11 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mattn/go-runewidth"
 )
 
 func TestTableOnPipeIsTSV(t *testing.T) {
@@ -74,5 +77,96 @@ func TestTSVForcedOnTTY(t *testing.T) {
 	}
 	if out.String() != "A\ndown\n" {
 		t.Fatalf("-o tsv on a terminal: %q", out.String())
+	}
+}
+
+func lineWidths(s string) []int {
+	var ws []int
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		ws = append(ws, runewidth.StringWidth(l))
+	}
+	return ws
+}
+
+// A table wider than the terminal is fitted: shorter headers, compact
+// cells, then droppable columns left out (and said so), then cut cells;
+// never a line wider than the terminal.
+func TestTableFitsTheTerminal(t *testing.T) {
+	var out bytes.Buffer
+	io := &IO{Out: &out, OutTTY: true, Width: 80}
+	tb := Table{Headers: []string{"SERVER", "STATUS"}}
+	for i := range 11 {
+		tb.Headers = append(tb.Headers, fmt.Sprintf("CHECKNAME%d", i))
+		col := Column{Short: fmt.Sprintf("C%d", i), Compact: func(s string) string { return strings.Fields(s)[0] }}
+		if i%2 == 0 {
+			col.Drop = 1
+		}
+		tb.Columns = append(tb.Columns, col)
+	}
+	tb.Columns = append([]Column{{}, {}}, tb.Columns...)
+	for _, name := range []string{"bbb1.example.org", "bbb2"} {
+		row := []string{name, "CRITICAL"}
+		for range 11 {
+			row = append(row, "✔ 123.4ms")
+		}
+		tb.Rows = append(tb.Rows, row)
+	}
+	if err := io.Render(tb); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, w := range lineWidths(s) {
+		if w > 80 {
+			t.Fatalf("a line is %d columns wide on an 80-column terminal:\n%s", w, s)
+		}
+	}
+	if !strings.Contains(s, "bbb1.example.org") || !strings.Contains(s, "CRITICAL") || !strings.Contains(s, "C1 ") {
+		t.Errorf("fitted table lost its key columns:\n%s", s)
+	}
+	// Wide enough: nothing changes.
+	out.Reset()
+	io.Width = 300
+	io.Render(tb)
+	if !strings.Contains(out.String(), "CHECKNAME10") || !strings.Contains(out.String(), "✔ 123.4ms") {
+		t.Errorf("wide terminal changed the table:\n%s", out.String())
+	}
+	// A narrower terminal leaves out droppable columns and says which.
+	out.Reset()
+	io.Width = 50
+	io.Render(tb)
+	s = out.String()
+	if !strings.Contains(s, "not shown, the terminal is too narrow: CHECKNAME0,") || !strings.Contains(s, "CHECKNAME10") {
+		t.Errorf("dropped columns not named:\n%s", s)
+	}
+	for _, w := range lineWidths(s) {
+		if w > 50 {
+			t.Fatalf("a line is %d columns wide on a 50-column terminal:\n%s", w, s)
+		}
+	}
+}
+
+// A Wrap column keeps every word of its text, on more lines of its cell.
+func TestTableWrapKeepsMessages(t *testing.T) {
+	var out bytes.Buffer
+	io := &IO{Out: &out, OutTTY: true, Width: 60}
+	msg := "HOST KEY CHANGED: it presented SHA256:v0iOabcdefghijklmnopqrstuvwxyz0123456789Xm0 but known_hosts:17 records another; run ssh-keygen -R host"
+	tb := Table{Headers: []string{"SERVER", "MESSAGE"}, Rows: [][]string{{"bbb3", msg}}, Columns: []Column{{}, {Wrap: true}}}
+	io.Render(tb)
+	s := out.String()
+	for _, w := range lineWidths(s) {
+		if w > 60 {
+			t.Fatalf("line of %d columns:\n%s", w, s)
+		}
+	}
+	var words []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.Trim(l, "│ ")
+		if i := strings.LastIndex(l, "│"); i >= 0 {
+			l = l[i+len("│"):]
+		}
+		words = append(words, strings.Fields(l)...)
+	}
+	if got := strings.Join(words, " "); !strings.Contains(strings.ReplaceAll(got, " ", ""), strings.ReplaceAll(msg, " ", "")) {
+		t.Errorf("message not kept whole:\n%s", s)
 	}
 }

@@ -88,6 +88,23 @@ func (c *Client) httpClient() *http.Client {
 	return &cp
 }
 
+// timeoutLimit names, on a timeout, the limit that hit: the caller's
+// deadline (the run's --timeout) or the HTTP client's (api.timeout).
+func (c *Client) timeoutLimit(ctx context.Context, te *TransportError) *TransportError {
+	if te.Kind != Timeout {
+		return te
+	}
+	if ctx.Err() != nil {
+		te.Limit = "--timeout"
+		if d, ok := ctx.Deadline(); ok {
+			te.Limit += fmt.Sprintf(", %s left when the call started", (d.Sub(time.Now()) + te.Elapsed).Round(10*time.Millisecond))
+		}
+	} else if t := c.httpClient().Timeout; t > 0 {
+		te.Limit = fmt.Sprintf("api.timeout %s", t)
+	}
+	return te
+}
+
 func (c *Client) maxBody() int64 {
 	if c.MaxBody > 0 {
 		return c.MaxBody
@@ -263,7 +280,7 @@ func (c *Client) get(ctx context.Context, call, rawURL string) ([]byte, time.Dur
 	start := time.Now()
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, time.Since(start), classifyTransport(err, c.Server, call, host, time.Since(start))
+		return nil, time.Since(start), c.timeoutLimit(ctx, classifyTransport(err, c.Server, call, host, time.Since(start)))
 	}
 	defer func() { _ = resp.Body.Close() }()
 
@@ -293,7 +310,7 @@ func (c *Client) get(ctx context.Context, call, rawURL string) ([]byte, time.Dur
 			Err: fmt.Errorf("connection closed after %d%s bytes (truncated body)", len(body), of)}
 	}
 	if err != nil {
-		return nil, elapsed, classifyTransport(err, c.Server, call, host, elapsed)
+		return nil, elapsed, c.timeoutLimit(ctx, classifyTransport(err, c.Server, call, host, elapsed))
 	}
 	if int64(len(body)) > limit {
 		return nil, elapsed, &BodyTooLargeError{Server: c.Server, Call: call, Limit: limit}

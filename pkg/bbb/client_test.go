@@ -346,7 +346,8 @@ func TestClientTimeout(t *testing.T) {
 		if !errors.As(err, &te) || te.Kind != Timeout || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %T %v, want Timeout", err, err)
 		}
-		if !strings.HasPrefix(err.Error(), "bbb2: no answer from 127.0.0.1:") || !strings.HasSuffix(err.Error(), "(timeout)") || Reason(err) != "timeout" {
+		// The message names the limit that hit: the caller's deadline.
+		if !strings.HasPrefix(err.Error(), "bbb2: no answer from 127.0.0.1:") || !strings.Contains(err.Error(), " (--timeout, ") || Reason(err) != "timeout" {
 			t.Errorf("%q %q", err, Reason(err))
 		}
 	})
@@ -360,6 +361,10 @@ func TestClientTimeout(t *testing.T) {
 		var te *TransportError
 		if !errors.As(err, &te) || te.Kind != Timeout {
 			t.Fatalf("err %T %v, want Timeout", err, err)
+		}
+		// The HTTP client's limit is api.timeout, named with its value.
+		if !strings.HasSuffix(err.Error(), "(api.timeout 100ms)") {
+			t.Errorf("%q does not name api.timeout", err)
 		}
 	})
 	t.Run("canceled", func(t *testing.T) {

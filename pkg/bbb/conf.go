@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -50,10 +51,10 @@ var statusArrow = []rune(strings.Repeat("—", 29) + "►")
 // statusRe is the regex of the reference, except that the arrow part may be
 // empty: bash's ${line:${#unit}} is empty for a unit name of 30 or more
 // characters, and then bbb-conf prints two spaces.
-var statusRe = regexp.MustCompile(`^(\S+) (?:\S+)? ?\[(✔|✘) - ([a-z-]+)\]$`)
+var statusRe = lazyRegexp(`^(\S+) (?:\S+)? ?\[(✔|✘) - ([a-z-]+)\]$`)
 
 // unitNameRe is what a systemd unit name may contain.
-var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9:_.@\\-]+$`)
+var unitNameRe = lazyRegexp(`^[A-Za-z0-9:_.@\\-]+$`)
 
 // ParseStatus parses the output of "bbb-conf --status". Lines that are not
 // unit lines are ignored, and so is a line whose unit name holds anything a
@@ -68,11 +69,11 @@ func ParseStatus(out string) []UnitStatus {
 		if !strings.Contains(line, "[") {
 			continue
 		}
-		m := statusRe.FindStringSubmatch(line)
+		m := statusRe().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
-		if !unitNameRe.MatchString(m[1]) {
+		if !unitNameRe().MatchString(m[1]) {
 			continue
 		}
 		units = append(units, UnitStatus{Unit: m[1], State: m[3], OK: m[2] == "✔"})
@@ -106,8 +107,8 @@ func FormatStatus(units []UnitStatus) string {
 }
 
 var (
-	secretURLRe = regexp.MustCompile(`(?m)^[ \t]*URL:[ \t]*(\S+)`)
-	secretRe    = regexp.MustCompile(`(?m)^[ \t]*(?:Secret|Salt):[ \t]*(\S+)`)
+	secretURLRe = lazyRegexp(`(?m)^[ \t]*URL:[ \t]*(\S+)`)
+	secretRe    = lazyRegexp(`(?m)^[ \t]*(?:Secret|Salt):[ \t]*(\S+)`)
 )
 
 // ParseSecret parses "bbb-conf --secret": the "URL:" line and the "Secret:"
@@ -115,10 +116,10 @@ var (
 // bbb-conf prints (https://HOST/bigbluebutton/, without "api/").
 func ParseSecret(out string) (url, secret string, err error) {
 	out = strings.ReplaceAll(out, "\r", "")
-	if m := secretURLRe.FindStringSubmatch(out); m != nil {
+	if m := secretURLRe().FindStringSubmatch(out); m != nil {
 		url = m[1]
 	}
-	if m := secretRe.FindStringSubmatch(out); m != nil {
+	if m := secretRe().FindStringSubmatch(out); m != nil {
 		secret = m[1]
 	}
 	switch {
@@ -167,7 +168,7 @@ func ParseRelease(content string) (string, error) {
 	return "", errors.New("no BIGBLUEBUTTON_RELEASE= line in bigbluebutton-release")
 }
 
-var versionRe = regexp.MustCompile(`^BigBlueButton Server (\S+)(?: \((\S+)\))?`)
+var versionRe = lazyRegexp(`^BigBlueButton Server (\S+)(?: \((\S+)\))?`)
 
 // ParseVersion reads the version from the first line of "bbb-conf
 // --version", "BigBlueButton Server 3.0.4 (1234)", and returns "3.0.4". A
@@ -178,11 +179,16 @@ func ParseVersion(out string) (string, error) {
 		if line == "" {
 			continue
 		}
-		m := versionRe.FindStringSubmatch(line)
+		m := versionRe().FindStringSubmatch(line)
 		if m == nil || !printable(m[1]) {
 			return "", fmt.Errorf("bbb-conf --version: unexpected first line %s", strconv.QuoteToASCII(shorten(line, 80)))
 		}
 		return m[1], nil
 	}
 	return "", errors.New("bbb-conf --version printed nothing")
+}
+
+// lazyRegexp compiles a regular expression on first use, not at start-up.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -288,6 +288,9 @@ type TransportError struct {
 	// Elapsed is the time from sending the request to the failure.
 	Elapsed time.Duration
 	Err     error
+	// Limit names the limit a Timeout hit and its value ("api.timeout
+	// 5s", "--timeout"), when known.
+	Limit string
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
@@ -331,7 +334,11 @@ func (e *TransportError) Error() string {
 	case TLSOther:
 		return fmt.Sprintf("%sTLS failure with %s: %s", p, e.Host, rootMessage(e.Err))
 	case Timeout:
-		return fmt.Sprintf("%sno answer from %s within %s (timeout)", p, e.Host, e.Elapsed.Round(time.Millisecond))
+		limit := "timeout"
+		if e.Limit != "" {
+			limit = e.Limit
+		}
+		return fmt.Sprintf("%sno answer from %s within %s (%s)", p, e.Host, e.Elapsed.Round(time.Millisecond), limit)
 	case Canceled:
 		return fmt.Sprintf("%srequest to %s canceled", p, e.Host)
 	}

@@ -237,9 +237,17 @@ func SelectChecks(only, skip []string) ([]string, error) {
 // version check naming both releases (unless it is already worse). On a
 // tie the highest release counts as the fleet's. Servers whose release
 // could not be read are left out.
-func ApplyVersionDrift(results []*ServerCheck) {
+func ApplyVersionDrift(results []*ServerCheck) { applyVersionDrift(results, nil) }
+
+// applyVersionDrift is ApplyVersionDrift with the releases of servers that
+// were not checked counted in the fleet too.
+func applyVersionDrift(results []*ServerCheck, others []string) {
 	count := map[string]int{}
 	total := 0
+	for _, rel := range others {
+		count[rel]++
+		total++
+	}
 	for _, r := range results {
 		if r != nil && r.Release != "" {
 			count[r.Release]++

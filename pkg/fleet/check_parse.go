@@ -160,18 +160,28 @@ func isEnd(line, cur string) bool {
 	return len(f) > 0 && f[0] == cur
 }
 
-// firstLine returns the first non-empty line of s, shortened.
+// firstLine returns the first non-empty line of s, whole: messages are
+// shortened only where they are shown in a table cell.
 func firstLine(s string) string {
 	for l := range strings.SplitSeq(s, "\n") {
 		l = strings.TrimSpace(l)
 		if l != "" {
-			if r := []rune(l); len(r) > 120 {
-				l = string(r[:119]) + "…"
-			}
 			return l
 		}
 	}
 	return ""
+}
+
+// oneLine joins the non-empty lines of an error message with "; ", so that
+// a message of several lines keeps every line in a one-line field.
+func oneLine(s string) string {
+	var parts []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ParseEpoch reads `date +%s.%N` ("1767600000.123456789"; "1767600000.N"

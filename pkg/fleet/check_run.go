@@ -30,6 +30,11 @@ type CheckOptions struct {
 	// IgnoreSchedule reports the servers as they are, without the
 	// schedule's say on which of them should be down (see ApplySchedule).
 	IgnoreSchedule bool
+	// Fleet is every server of the fleet. When the version check runs on
+	// only some of them, the releases of the others are read too (one
+	// short SSH command each, under the same deadline) so that drift is
+	// judged against the whole fleet, not only the targets.
+	Fleet []Server
 }
 
 // secretProbeMeeting is the meetingID of the signed call that proves the
@@ -102,10 +107,42 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 		out[i] = sc
 	}
 	if slices.Contains(o.Checks, CheckVersion) {
-		ApplyVersionDrift(out)
+		applyVersionDrift(out, e.otherReleases(ctx, servers, o.Fleet))
 	}
 	if !o.IgnoreSchedule {
 		ApplySchedule(out, e.Config.Schedule, o.Now())
+	}
+	return out
+}
+
+// otherReleases reads the release of every server of fleet that is not
+// in checked; servers that cannot be read are left out.
+func (e *Env) otherReleases(ctx context.Context, checked, fleet []Server) []string {
+	in := map[string]bool{}
+	for _, s := range checked {
+		in[s.Name] = true
+	}
+	var others []Server
+	for _, s := range fleet {
+		if !in[s.Name] {
+			others = append(others, s)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	res := Run(ctx, others, e.Opts, func(ctx context.Context, s Server) (string, error) {
+		r, err := e.Remote(ctx, s, ssh.Command{Argv: []string{"cat", "/etc/bigbluebutton/bigbluebutton-release"}})
+		if err != nil {
+			return "", err
+		}
+		return bbb.ParseRelease(string(r.Stdout))
+	})
+	var out []string
+	for _, r := range res {
+		if r.Err == nil && r.Value != "" {
+			out = append(out, r.Value)
+		}
 	}
 	return out
 }
@@ -131,7 +168,7 @@ type poolEntry struct {
 func trimServer(msg, name string) string {
 	msg = strings.TrimPrefix(msg, name+": ")
 	msg = strings.TrimPrefix(msg, "ssh: ")
-	return firstLine(msg)
+	return oneLine(msg)
 }
 
 // serverProbe collects one server's results as they arrive; the SSH part
@@ -391,10 +428,16 @@ func (cc *checkCtx) runAPI(ctx context.Context, s Server, p *serverProbe, sel ma
 	if _, err := c.IsMeetingRunning(ctx, secretProbeMeeting); err != nil {
 		msg := apiMessage(err, s.Name)
 		if bbb.IsSecretRejected(err) {
-			msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", bbb.Reason(err), s.Name)
+			why := bbb.Reason(err)
 			var ae *bbb.APIError
 			if errors.As(err, &ae) && ae.MessageKey != "" {
-				msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", ae.MessageKey, s.Name)
+				why = ae.MessageKey
+			}
+			msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", why, s.Name)
+			// Find out why: another checksum algorithm, or an
+			// environment variable overriding a good secret.
+			if d, derr := cc.env.DiagnoseRejectedSecret(ctx, s, c.Secret); derr == nil {
+				msg = fmt.Sprintf("rejected by the server (%s): %s", why, d.Advice)
 			}
 		}
 		p.set(CheckResult{Name: CheckSecret, Status: CheckCritical, Message: msg})

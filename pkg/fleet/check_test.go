@@ -435,3 +435,23 @@ func TestEvalServicesMessages(t *testing.T) {
 		t.Errorf("healthy: %+v", r)
 	}
 }
+
+// A long diagnosis (a changed host key names the known_hosts line and the
+// fix at its end) reaches the check result whole.
+func TestCheckMessagesAreWhole(t *testing.T) {
+	hk := "bbb3: ssh: HOST KEY CHANGED for 127.0.0.3:22: it presented ssh-ed25519 SHA256:v0iOabcdefghijklmnopqrstuvwxyz0123456789Xm0 but the recorded key is at /home/admin/.ssh/known_hosts:17 (ssh-ed25519); " +
+		"if the server was reinstalled, remove that line with `ssh-keygen -R 127.0.0.3` and connect again"
+	got := trimServer(hk, "bbb3")
+	if !strings.HasSuffix(got, "and connect again") || !strings.Contains(got, "known_hosts:17") {
+		t.Errorf("trimServer shortened the message: %q", got)
+	}
+	if got := trimServer("bbb3: first line\n  second line\n", "bbb3"); got != "first line; second line" {
+		t.Errorf("multi-line message: %q", got)
+	}
+	long := strings.Repeat("x", 300)
+	secs := map[string]Section{secRelease: {Body: "cat: " + long, Exit: 1, Done: true}}
+	rs, _ := EvalSections([]string{CheckVersion}, secs, ClockReading{Sent: time.Now(), Received: time.Now()}, th, "x")
+	if len(rs) != 1 || !strings.Contains(rs[0].Message, long) {
+		t.Errorf("version message shortened: %+v", rs)
+	}
+}

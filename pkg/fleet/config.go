@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	goccyparser "github.com/goccy/go-yaml/parser"
@@ -23,12 +25,14 @@ type Duration time.Duration
 
 // UnmarshalYAML parses a Go duration string and names the line on error.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on, so that every other
+	// problem of the file is reported in the same run.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: expected a duration such as 30s or 5m", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 30s or 5m", n.Line)}}
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: invalid duration %q (use e.g. 30s, 5m, 1h30m)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid duration %q (use e.g. 30s, 5m, 1h30m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
@@ -102,6 +106,9 @@ type Server struct {
 
 	// Line is where the server's entry starts in the config file.
 	Line int `yaml:"-" json:"-"`
+	// ChecksumLine is the line that sets the server's api.checksum (its
+	// own or the defaults'), 0 when neither does.
+	ChecksumLine int `yaml:"-" json:"-"`
 }
 
 // Scalelite is the load balancer in front of the fleet, if any.
@@ -192,6 +199,9 @@ type Config struct {
 	// (see StateDir, AuditLogPath).
 	AuditLog string `json:"audit_log,omitempty"`
 	StateDir string `json:"state_dir,omitempty"`
+	// Notes are what config validate points out in a valid config (e.g.
+	// an api.url without api/, read as the API below it).
+	Notes ConfigErrors `json:"-"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -211,6 +221,9 @@ type ConfigError struct {
 	File string
 	Line int
 	Msg  string
+	// Final is true when Msg itself says the fix (e.g. chmod 600): no
+	// "check it with config validate" hint follows it.
+	Final bool
 }
 
 func (e *ConfigError) Error() string {
@@ -242,12 +255,63 @@ func (e *NotFoundError) Error() string {
 }
 
 var (
-	nameRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	tagRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	labelRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	userRe  = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
-	lineRe  = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	lineRe = lazyRegexp(`^(?:yaml: )?line (\d+): (.*)$`)
 )
+
+// The checks below are what ^[a-z0-9][a-z0-9._-]*$ (names and tags),
+// ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ (host name labels) and
+// ^[a-z_][a-z0-9_.-]*\$?$ (user names) say, without compiling regular
+// expressions at every start (every TAB runs bbbfleet).
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// validName reports whether s is a valid server name or tag.
+func validName(s string) bool {
+	if s == "" || !(isLower(s[0]) || isDigit(s[0])) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(isLower(c) || isDigit(c) || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validLabel reports whether s is one label of a host name.
+func validLabel(s string) bool {
+	alnum := func(c byte) bool { return isLower(c) || isDigit(c) || c >= 'A' && c <= 'Z' }
+	if len(s) == 0 || len(s) > 63 || !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if !alnum(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validUser reports whether s is a valid login user name.
+func validUser(s string) bool {
+	s = strings.TrimSuffix(s, "$")
+	if s == "" || !(isLower(s[0]) || s[0] == '_') {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(isLower(c) || isDigit(c) || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// lazyRegexp compiles a regular expression on first use, not at start-up
+// (every TAB runs bbbfleet: start-up time counts).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // SearchEnv is what the config search reads from the environment; the
 // caller reads it (the package reads no environment variables for it).
@@ -336,7 +400,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		if se := syntaxError(path, data); se != nil {
 			return nil, ConfigErrors{se}
 		}
-		return nil, yamlErrors(path, err)
+		return nil, tabAdvice(data, yamlErrors(path, err))
 	}
 	if len(root.Content) == 0 {
 		return nil, ConfigErrors{{File: path, Line: 1, Msg: "the config is empty; run `bbbfleet init` for a commented starter"}}
@@ -344,19 +408,81 @@ func Parse(path string, data []byte) (*Config, error) {
 	var fc fileConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	// Decoding goes on past type errors (unknown keys, wrong types, bad
+	// durations) and leaves those fields unset; the validator then checks
+	// the rest, so that one run reports every problem of the file.
+	var decodeErrs ConfigErrors
 	if err := dec.Decode(&fc); err != nil {
-		return nil, yamlErrors(path, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlErrors(path, err)
+		}
+		decodeErrs = yamlErrors(path, err).(ConfigErrors)
 	}
 	v := &validator{file: path, root: root.Content[0]}
 	cfg := v.build(&fc)
-	if len(v.errs) > 0 {
-		return nil, v.errs
+	if errs := mergeErrors(decodeErrs, v.errs); len(errs) > 0 {
+		return nil, errs
 	}
 	cfg.Warnings = v.warns
+	cfg.Notes = v.notes
 	return cfg, nil
 }
 
-var goccyPosRe = regexp.MustCompile(`^\[(\d+):(\d+)\] (.*)$`)
+// mergeErrors puts decoding and validation errors in line order. A
+// validation error on a line that already has a decoding error is a
+// consequence of it (a field left unset) and is dropped.
+func mergeErrors(decoded, validated ConfigErrors) ConfigErrors {
+	bad := map[int]bool{}
+	for _, e := range decoded {
+		bad[e.Line] = true
+	}
+	out := append(ConfigErrors{}, decoded...)
+	for _, e := range validated {
+		if !bad[e.Line] || e.Line == 0 {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Line < out[j].Line })
+	return out
+}
+
+// tabAdvice rewrites the syntax error a tab in the indentation causes into
+// advice, at the line and column of the tab.
+func tabAdvice(data []byte, err error) error {
+	ces, ok := err.(ConfigErrors)
+	if !ok || len(ces) != 1 {
+		return err
+	}
+	ce := ces[0]
+	if !strings.Contains(ce.Msg, "cannot start any token") && !strings.Contains(ce.Msg, "'\t'") {
+		return err
+	}
+	lines := strings.Split(string(data), "\n")
+	try := func(i int) bool {
+		if i < 0 || i >= len(lines) {
+			return false
+		}
+		col := strings.IndexByte(lines[i], '\t')
+		if col < 0 {
+			return false
+		}
+		ce.Line = i + 1
+		ce.Msg = fmt.Sprintf("a tab at column %d: YAML indents with spaces, never tabs", col+1)
+		return true
+	}
+	if try(ce.Line - 1) {
+		return ces
+	}
+	for i := range lines {
+		if try(i) {
+			return ces
+		}
+	}
+	return err
+}
+
+var goccyPosRe = lazyRegexp(`^\[(\d+):(\d+)\] (.*)$`)
 
 // syntaxError locates a YAML syntax error precisely. yaml.v3 reports the
 // line where the enclosing block starts, not where the problem is, so the
@@ -367,12 +493,15 @@ func syntaxError(path string, data []byte) *ConfigError {
 		return nil
 	}
 	first, _, _ := strings.Cut(err.Error(), "\n")
-	sm := goccyPosRe.FindStringSubmatch(strings.TrimSpace(first))
+	sm := goccyPosRe().FindStringSubmatch(strings.TrimSpace(first))
 	if sm == nil {
 		return nil
 	}
 	ce := &ConfigError{File: path, Msg: "YAML syntax error at column " + sm[2] + ": " + sm[3]}
 	fmt.Sscanf(sm[1], "%d", &ce.Line)
+	if adv, ok := tabAdvice(data, ConfigErrors{ce}).(ConfigErrors); ok {
+		return adv[0]
+	}
 	return ce
 }
 
@@ -389,7 +518,7 @@ func yamlErrors(path string, err error) error {
 	for _, m := range msgs {
 		m = strings.TrimSpace(m)
 		ce := &ConfigError{File: path, Msg: m}
-		if sm := lineRe.FindStringSubmatch(m); sm != nil {
+		if sm := lineRe().FindStringSubmatch(m); sm != nil {
 			fmt.Sscanf(sm[1], "%d", &ce.Line)
 			ce.Msg = sm[2]
 		}
@@ -400,8 +529,8 @@ func yamlErrors(path string, err error) error {
 }
 
 var (
-	unknownFieldRe = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	cannotRe       = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	unknownFieldRe = lazyRegexp(`^field (\S+) not found in type (\S+)$`)
+	cannotRe       = lazyRegexp("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
 )
 
 // sectionKeys names the keys allowed in each section, for "did you mean" help.
@@ -419,14 +548,20 @@ var sectionKeys = map[string]string{
 	"fleet.CheckThresholds": "certificate_warning_days, certificate_critical_days, disk_warning_percent, disk_critical_percent, memory_warning_percent, memory_critical_percent, load_warning_per_core, load_critical_per_core, clock_skew_warning, clock_skew_critical",
 }
 
+// listSections names the sections that are lists of named entries.
+var listSections = map[string]string{"[]fleet.Server": "servers", "[]fleet.Schedule": "schedules"}
+
 func friendlyYAML(m string) string {
-	if sm := unknownFieldRe.FindStringSubmatch(m); sm != nil {
+	if sm := unknownFieldRe().FindStringSubmatch(m); sm != nil {
 		if keys, ok := sectionKeys[sm[2]]; ok {
 			return fmt.Sprintf("unknown key %q (valid here: %s)", sm[1], keys)
 		}
 		return fmt.Sprintf("unknown key %q", sm[1])
 	}
-	if sm := cannotRe.FindStringSubmatch(m); sm != nil {
+	if sm := cannotRe().FindStringSubmatch(m); sm != nil {
+		if sect, ok := listSections[sm[3]]; ok && sm[1] == "map" {
+			return fmt.Sprintf("%s is a list: start each entry with `- name:`", sect)
+		}
 		want := sm[3]
 		switch {
 		case strings.HasPrefix(want, "int"), strings.HasPrefix(want, "float"):
@@ -457,10 +592,17 @@ type validator struct {
 	root  *yaml.Node
 	errs  ConfigErrors
 	warns ConfigErrors
+	notes ConfigErrors
 }
 
 func (v *validator) warnf(line int, format string, args ...any) {
 	v.warns = append(v.warns, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// notef records a note: something the config should say otherwise, which
+// bbbfleet understands anyway (config validate prints it).
+func (v *validator) notef(line int, format string, args ...any) {
+	v.notes = append(v.notes, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) errf(line int, format string, args ...any) {
@@ -501,6 +643,43 @@ func (v *validator) node(path ...any) *yaml.Node {
 
 func (v *validator) line(path ...any) int { return v.node(path...).Line }
 
+// mistyped reports whether the node at path exists but is not a scalar
+// (decoding reported it already).
+func (v *validator) mistyped(path ...any) bool {
+	if v.exactLine(path...) == 0 {
+		return false
+	}
+	return v.node(path...).Kind != yaml.ScalarNode
+}
+
+// exactLine is the line of the node at path, 0 when the path is not in the
+// document.
+func (v *validator) exactLine(path ...any) int {
+	n := v.root
+	for _, p := range path {
+		var next *yaml.Node
+		switch p := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == p {
+						next = n.Content[i+1]
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && p < len(n.Content) {
+				next = n.Content[p]
+			}
+		}
+		if next == nil {
+			return 0
+		}
+		n = next
+	}
+	return n.Line
+}
+
 func (v *validator) build(fc *fileConfig) *Config {
 	cfg := &Config{
 		Path:      v.file,
@@ -517,10 +696,16 @@ func (v *validator) build(fc *fileConfig) *Config {
 	envOwner := map[string]string{}
 	for i, s := range fc.Servers {
 		s.Line = v.line("servers", i)
+		s.ChecksumLine = v.exactLine("servers", i, "api", "checksum")
+		if s.ChecksumLine == 0 {
+			s.ChecksumLine = v.exactLine("defaults", "api", "checksum")
+		}
 		switch {
+		case s.Name == "" && v.mistyped("servers", i, "name"):
+			// a list or mapping as the name: the decoding error says so
 		case s.Name == "":
 			v.errf(s.Line, "server %d has no name", i+1)
-		case !nameRe.MatchString(s.Name):
+		case !validName(s.Name):
 			v.errf(v.line("servers", i, "name"), "server name %q is not valid: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", s.Name)
 		case s.Name == "all":
 			v.errf(v.line("servers", i, "name"), "server name \"all\" is reserved: it selects every server")
@@ -535,13 +720,15 @@ func (v *validator) build(fc *fileConfig) *Config {
 		} else {
 			seen[s.Name] = v.line("servers", i, "name")
 		}
-		if s.Host == "" {
+		if s.Host == "" && v.mistyped("servers", i, "host") {
+			// the decoding error says what is wrong with it
+		} else if s.Host == "" {
 			v.errf(s.Line, "server %q has no host", s.Name)
 		} else if !validHost(s.Host) {
 			v.errf(v.line("servers", i, "host"), "server %q: host %q is not a valid host name or IP address", s.Name, s.Host)
 		}
 		for j, t := range s.Tags {
-			if !tagRe.MatchString(t) || t == "all" {
+			if !validName(t) || t == "all" {
 				v.errf(v.line("servers", i, "tags", j), "server %q: tag %q is not valid: use lower-case letters, digits, '.', '_' and '-' (and not \"all\")", s.Name, t)
 			}
 		}
@@ -595,7 +782,7 @@ func (v *validator) settings(s *Settings, path ...any) {
 	if s.SSH.Port < 0 || s.SSH.Port > 65535 {
 		v.errf(at("ssh", "port"), "ssh port %d is out of range 1-65535", s.SSH.Port)
 	}
-	if s.SSH.User != "" && !userRe.MatchString(s.SSH.User) {
+	if s.SSH.User != "" && !validUser(s.SSH.User) {
 		v.errf(at("ssh", "user"), "ssh user %q is not a valid user name", s.SSH.User)
 	}
 	switch s.SSH.HostKeyPolicy {
@@ -616,6 +803,14 @@ func (v *validator) settings(s *Settings, path ...any) {
 	if s.API.URL != "" {
 		if !strings.HasPrefix(s.API.URL, "https://") && !strings.HasPrefix(s.API.URL, "http://") {
 			v.errf(at("api", "url"), "api url %q must start with https:// or http://", s.API.URL)
+		} else if strings.HasSuffix(strings.TrimRight(s.API.URL, "/"), "/bigbluebutton") {
+			// bbb-conf --secret prints the URL without api/; BBB's API
+			// is always below it, so the URL is read as its API and
+			// config validate says to append api/.
+			fixed := strings.TrimRight(s.API.URL, "/") + "/api/"
+			v.notef(at("api", "url"), "api url %q is the BigBlueButton URL that bbb-conf --secret prints; bbbfleet calls its API at %q: append api/",
+				s.API.URL, fixed)
+			s.API.URL = fixed
 		} else if !strings.HasSuffix(s.API.URL, "/") {
 			s.API.URL += "/"
 		}
@@ -743,7 +938,7 @@ func validHost(h string) bool {
 		return false
 	}
 	for _, l := range strings.Split(strings.TrimSuffix(h, "."), ".") {
-		if !labelRe.MatchString(l) {
+		if !validLabel(l) {
 			return false
 		}
 	}
@@ -752,7 +947,7 @@ func validHost(h string) bool {
 
 func validJump(j string) bool {
 	if at := strings.LastIndex(j, "@"); at >= 0 {
-		if !userRe.MatchString(j[:at]) {
+		if !validUser(j[:at]) {
 			return false
 		}
 		j = j[at+1:]

@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"errors"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +95,118 @@ secrets_file: private/secrets.yaml
 		if got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
+	}
+}
+
+func TestParseReportsEveryErrorAtOnce(t *testing.T) {
+	_, err := Parse("f.yaml", []byte(`defaults:
+  ssh:
+    prot: 22
+  api:
+    timeout: 10 secs
+    checksum: sha265
+servers:
+  - {name: a, host: a.example.org}
+  - {name: a, host: b.example.org}
+`))
+	var ces ConfigErrors
+	if !errors.As(err, &ces) {
+		t.Fatalf("err = %v", err)
+	}
+	var lines []int
+	for _, ce := range ces {
+		lines = append(lines, ce.Line)
+	}
+	want := []int{3, 5, 6, 9}
+	if len(lines) != len(want) {
+		t.Fatalf("lines %v, want %v:\n%v", lines, want, err)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Fatalf("lines %v, want %v:\n%v", lines, want, err)
+		}
+	}
+}
+
+func TestTargetsListEachNameOnce(t *testing.T) {
+	cfg := &Config{Servers: []Server{{Name: "a"}, {Name: "b"}, {Name: "b"}}}
+	if got := strings.Join(cfg.Targets(), ","); got != "all,a,b" {
+		t.Errorf("Targets() = %s", got)
+	}
+}
+
+func TestSelectExclusions(t *testing.T) {
+	cfg := &Config{Servers: []Server{
+		{Name: "a", Tags: []string{"pool"}}, {Name: "b", Tags: []string{"pool", "broken"}}, {Name: "c"},
+	}}
+	names := func(words ...string) string {
+		ss, err := cfg.Select(words)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var n []string
+		for _, s := range ss {
+			n = append(n, s.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	for words, want := range map[string]string{
+		"all,!b":         "a,c",
+		"@pool,!@broken": "a",
+		"all|!a|!c":      "b",
+		"c,!@pool":       "c",
+		"!a":             "error: targets \"!a\": exclusions need targets to exclude from: e.g. all,!a (or --exclude a)",
+		"@pool,!a,!b":    "error: targets \"@pool,!a,!b\": the exclusions leave no server",
+		"all,!x":         "error: unknown target \"!x\"; valid targets: all, a, b, c, @pool, @broken",
+		"all,!":          "error: targets \"!\": an exclusion needs a name or @tag after !",
+	} {
+		if got := names(strings.Split(words, "|")...); got != want {
+			t.Errorf("%s: got %q, want %q", words, got, want)
+		}
+	}
+}
+
+// The hand-written name, label and user checks accept exactly what their
+// regular expressions do.
+func TestValidatorsMatchTheirRegexps(t *testing.T) {
+	res := []struct {
+		re *regexp.Regexp
+		fn func(string) bool
+	}{
+		{regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`), validName},
+		{regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`), validLabel},
+		{regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`), validUser},
+	}
+	alphabet := "aZ09._-$ é"
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "a", "-a", "a-", "A", "_x", "x$", "x$$", "$", strings.Repeat("a", 63), strings.Repeat("a", 64), "bbb-1.example", "é"}
+	for range 20000 {
+		n := rng.IntN(8)
+		var b strings.Builder
+		for range n {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		words = append(words, b.String())
+	}
+	for _, w := range words {
+		for i, r := range res {
+			if got, want := r.fn(w), r.re.MatchString(w); got != want {
+				t.Errorf("check %d on %q: %v, regexp says %v", i, w, got, want)
+			}
+		}
+	}
+}
+
+// A wrongly typed field is reported once, by decoding, not again as
+// missing.
+func TestMistypedFieldIsOneError(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("servers:\n  - name: a\n    host: [a.example.org]\n"))
+	var ces ConfigErrors
+	if !errors.As(err, &ces) || len(ces) != 1 || ces[0].Line != 3 || !strings.Contains(ces[0].Msg, "expected a string, got a list") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = Parse("f.yaml", []byte("servers:\n  - name: a\n    host: \"\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `server "a" has no host`) {
+		t.Fatalf("empty host: %v", err)
 	}
 }

@@ -2,10 +2,13 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bbbfleet/bbbfleet/pkg/ssh"
 )
 
 // Result is the outcome of one operation on one server.
@@ -28,10 +31,26 @@ type RunOptions struct {
 type ErrTimeout struct {
 	Server  string
 	Timeout time.Duration
+	// Login is set when the deadline passed during the SSH login: the
+	// command never started, and the message says so.
+	Login *ssh.DialTimeoutError
 }
 
 func (e *ErrTimeout) Error() string {
+	if e.Login != nil {
+		return fmt.Sprintf("%s: SSH login to %s not done within %s (--timeout; %s timed out, the command did not start)", e.Server, e.Login.What, e.Timeout, e.Login.Phase)
+	}
 	return fmt.Sprintf("%s: not done within %s (--timeout; raise it for long work or a slow server)", e.Server, e.Timeout)
+}
+
+// deadlinePassed reports whether ctx's deadline has passed, also when an
+// operation with the same deadline noticed it before ctx's own timer did.
+func deadlinePassed(ctx context.Context) bool {
+	if ctx.Err() == context.DeadlineExceeded {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // Run applies fn to every server with at most opts.Parallel at once and
@@ -175,8 +194,10 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 	select {
 	case o := <-done:
 		res.Value, res.Err = o.v, o.err
-		if res.Err != nil && ctx.Err() == context.DeadlineExceeded && parent.Err() == nil {
-			res.Err = &ErrTimeout{Server: s.Name, Timeout: timeout}
+		if res.Err != nil && deadlinePassed(ctx) && parent.Err() == nil {
+			te := &ErrTimeout{Server: s.Name, Timeout: timeout}
+			errors.As(res.Err, &te.Login)
+			res.Err = te
 		}
 	case <-ctx.Done():
 		// Give the operation a moment to notice its context and return
@@ -199,7 +220,11 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 		if parent.Err() != nil {
 			res.Err = parent.Err()
 		} else if res.Err == nil || ctx.Err() == context.DeadlineExceeded {
-			res.Err = &ErrTimeout{Server: s.Name, Timeout: timeout}
+			te := &ErrTimeout{Server: s.Name, Timeout: timeout}
+			if res.Err != nil {
+				errors.As(res.Err, &te.Login)
+			}
+			res.Err = te
 		}
 	}
 	res.Duration = time.Since(start)

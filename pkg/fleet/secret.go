@@ -43,6 +43,9 @@ type SecretFetch struct {
 	// EnvOverride names the environment variable that overrides the file
 	// for this server, if it is set.
 	EnvOverride string
+	// EnvDiffers is true when EnvOverride holds another secret than the
+	// one bbb-conf printed: every other command uses that stale secret.
+	EnvDiffers bool
 	// Err says why Status is failed. Its text never contains the secret.
 	Err error
 
@@ -116,6 +119,9 @@ func (e *Env) fetchSecret(ctx context.Context, s Server, opts SecretFetchOptions
 		return f
 	}
 	f.secret = secret
+	if f.EnvOverride != "" {
+		f.EnvDiffers = os.Getenv(f.EnvOverride) != secret
+	}
 	f.URLDiffers = !sameAPIURL(reported, s.API.URL)
 	old := ""
 	if e.Secrets != nil {
@@ -152,7 +158,11 @@ func (e *Env) verifySecret(ctx context.Context, s Server, secret string) error {
 		return nil
 	}
 	if bbb.IsSecretRejected(err) {
-		return &SecretRejectedError{Server: s.Name, URL: s.API.URL, SHA1: s.API.Checksum == "sha1", Err: err}
+		re := &SecretRejectedError{Server: s.Name, URL: s.API.URL, SHA1: s.API.Checksum == "sha1", Err: err}
+		if d, derr := e.DiagnoseRejectedSecret(ctx, s, secret); derr == nil && d.Algorithm != "" {
+			re.Advice = d.Advice
+		}
+		return re
 	}
 	return &SecretUnverifiedError{Server: s.Name, Err: err}
 }
@@ -161,10 +171,15 @@ func (e *Env) verifySecret(ctx context.Context, s Server, secret string) error {
 type SecretRejectedError struct {
 	Server, URL string
 	SHA1        bool // api.checksum is sha1, which the server may have disabled
-	Err         error
+	// Advice is the fix found by trying the other checksum algorithms.
+	Advice string
+	Err    error
 }
 
 func (e *SecretRejectedError) Error() string {
+	if e.Advice != "" {
+		return fmt.Sprintf("%s: the API at %s rejects the secret bbb-conf printed, so it was not saved: %s", e.Server, e.URL, e.Advice)
+	}
 	msg := fmt.Sprintf("%s: the API at %s rejects the secret bbb-conf printed, so it was not saved: "+
 		"restart bbb-web if the secret was just changed (bbb-conf --restart), or check that api.url points at this server", e.Server, e.URL)
 	if e.SHA1 {

@@ -53,17 +53,17 @@ func LoadSecrets(path string) (*Secrets, error) {
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &ConfigError{File: path, Msg: "the secrets file is not a regular file"}
+		return nil, &ConfigError{File: path, Msg: "the secrets file is not a regular file", Final: true}
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("secrets file has mode %04o: group or others can read it; run `chmod 600 %s`", fi.Mode().Perm(), path)}
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("secrets file has mode %04o: group or others can read it; run `chmod 600 %s`", fi.Mode().Perm(), path), Final: true}
 	}
 	if err := checkTrusted("secrets file", path, fi); err != nil {
 		return nil, err
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v", err)}
+		return nil, &ConfigError{File: path, Msg: fmt.Sprintf("cannot read the secrets file: %v (run bbbfleet as the user that owns it)", errors.Unwrap(err)), Final: true}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return s, nil
@@ -99,7 +99,7 @@ func (s *Secrets) Set(name, secret string) { s.values[name] = secret }
 // entries another run wrote meanwhile are kept), applies fn to it, and
 // saves it. s gets the same changes in memory.
 func (s *Secrets) Update(fn func(*Secrets)) error {
-	unlock, err := lockFile(s.target() + ".lock")
+	unlock, err := lockDir(filepath.Dir(s.target()))
 	if err != nil {
 		return err
 	}
@@ -172,12 +172,20 @@ func (s *Secrets) Save() error {
 	return nil
 }
 
-// lockFile takes an exclusive advisory lock on path (created 0600, never
-// through a symbolic link).
-func lockFile(path string) (unlock func(), err error) {
-	unlock, err = flock.LockPath(path, 0o600, time.Minute)
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", path, err)
+// lockDir takes an exclusive advisory lock on the directory of the secrets
+// file itself: no lock file is left beside the secrets (the file is
+// replaced by a rename, so the lock cannot be on the file).
+func lockDir(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
-	return unlock, nil
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	if err := flock.LockTimeout(d, true, time.Minute); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return func() { flock.Unlock(d); d.Close() }, nil
 }

@@ -78,4 +78,16 @@ func TestSecretsUpdateConcurrent(t *testing.T) {
 			t.Errorf("bbb%d lost", i)
 		}
 	}
+	// Nothing is left beside the secrets file (no secrets.yaml.lock).
+	ents, err := os.ReadDir(filepath.Dir(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name() != "secrets.yaml" {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files beside the secrets: %v", names)
+	}
 }

@@ -161,8 +161,19 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 
 	start := time.Now()
 	deadline := start.Add(r.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	byCaller := false // the caller's deadline (--timeout) comes first
+	if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+		deadline, byCaller = d, true
+	}
+	// timedOut names the limit that ended the login and its value.
+	timedOut := func(phase, why string) error {
+		e := &DialTimeoutError{Server: r.name, What: what, Phase: phase, Why: why, Elapsed: roundDur(time.Since(start))}
+		if byCaller {
+			e.Limit, e.caller = fmt.Sprintf("--timeout, %s left when the login started", roundDur(deadline.Sub(start))), true
+		} else {
+			e.Limit = fmt.Sprintf("ssh.timeout %s", r.timeout)
+		}
+		return e
 	}
 	hctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -187,10 +198,10 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	}
 	if err != nil {
 		switch {
-		case ctx.Err() != nil:
+		case errors.Is(ctx.Err(), context.Canceled):
 			return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, ctx.Err())
-		case hctx.Err() != nil || isTimeout(err):
-			return nil, fail("TCP connect timed out after %s", roundDur(time.Since(start)))
+		case ctx.Err() != nil || hctx.Err() != nil || isTimeout(err):
+			return nil, timedOut("TCP connect", "")
 		case errors.Is(err, syscall.ECONNREFUSED):
 			return nil, fail("connection refused (is sshd running there, and is the port right?)")
 		default:
@@ -225,14 +236,14 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 		switch {
 		case errors.As(err, &hke):
 			return nil, hke
-		case ctx.Err() != nil:
+		case errors.Is(ctx.Err(), context.Canceled):
 			return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, ctx.Err())
-		case hctx.Err() != nil || isTimeout(err):
-			return nil, fail("SSH handshake timed out after %s (TCP connected, but the server sent no SSH banner or stalled)", roundDur(time.Since(start)))
+		case ctx.Err() != nil || hctx.Err() != nil || isTimeout(err):
+			return nil, timedOut("SSH handshake", "TCP connected, but the server sent no SSH banner or stalled")
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, fmt.Errorf("%s: ssh: no accepted key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, fail("SSH handshake timed out after %s", roundDur(time.Since(start)))
+			return nil, timedOut("SSH handshake", "")
 		default:
 			return nil, fail("%v", err)
 		}
@@ -240,6 +251,35 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	_ = conn.SetDeadline(time.Time{})
 	return gossh.NewClient(sc, chans, reqs), nil
 }
+
+// DialTimeoutError is an SSH login (TCP connect or handshake) that did
+// not finish in time. Limit names the limit that ended it and its value:
+// ssh.timeout, or the caller's deadline (the run's --timeout).
+type DialTimeoutError struct {
+	Server, What, Phase, Why, Limit string
+	Elapsed                         time.Duration
+	caller                          bool
+}
+
+func (e *DialTimeoutError) Error() string {
+	why := ""
+	if e.Why != "" {
+		why = "; " + e.Why
+	}
+	return fmt.Sprintf("%s: ssh: %s: %s timed out after %s (%s)%s", e.Server, e.What, e.Phase, e.Elapsed, e.Limit, why)
+}
+
+// Unwrap is context.DeadlineExceeded when the caller's deadline ended the
+// login, else os.ErrDeadlineExceeded.
+func (e *DialTimeoutError) Unwrap() error {
+	if e.caller {
+		return context.DeadlineExceeded
+	}
+	return os.ErrDeadlineExceeded
+}
+
+// Timeout reports true, as net.Error does.
+func (e *DialTimeoutError) Timeout() bool { return true }
 
 func isTimeout(err error) bool {
 	var ne net.Error
