@@ -89,12 +89,15 @@ type configProblem struct {
 // stderr, without the "check it with config validate" hint (this is it).
 // Either way the run exits 2.
 func (app *App) configInvalid(format string, err error) error {
-	code, _ := classify(err, true)
+	code, hint := classify(err, true)
 	if code == ExitFailed {
 		code = ExitUsage
 	}
+	if hint == hintValidate {
+		hint = ""
+	}
 	if format != "json" {
-		return &ExitError{Code: code, Err: err}
+		return &ExitError{Code: code, Err: err, Hint: hint}
 	}
 	var probs []configProblem
 	var ces fleet.ConfigErrors

@@ -71,6 +71,10 @@ func exitf(code int, hint string, format string, args ...any) error {
 // silentExit ends the run with code and prints nothing more.
 func silentExit(code int) error { return &ExitError{Code: code} }
 
+// hintValidate is the hint after a config error; config validate itself
+// leaves it out.
+const hintValidate = "fix the config, then check it with `bbbfleet config validate`"
+
 // classify maps an error returned by a command to an exit code and hint.
 // Errors from cobra itself (flags, arguments, unknown commands) are usage
 // errors; errors from a command's work are failures unless typed otherwise.
@@ -96,7 +100,7 @@ func classify(err error, runtime bool) (int, string) {
 		return ExitUsage, ""
 	}
 	if errors.As(err, &ce) || errors.As(err, &c1) {
-		return ExitUsage, "fix the config, then check it with `bbbfleet config validate`"
+		return ExitUsage, hintValidate
 	}
 	var te *fleet.TargetError
 	if errors.As(err, &te) {

@@ -143,7 +143,8 @@ func TestUntrustedLinks(t *testing.T) {
 }
 
 // TestSecretsLockNoFollow: the secrets lock is never created through a
-// symbolic link planted where it goes.
+// symbolic link planted where a lock file used to go (the lock is now
+// taken on the directory, so the link is never opened).
 func TestSecretsLockNoFollow(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "secrets.yaml")
@@ -156,13 +157,13 @@ func TestSecretsLockNoFollow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(func(s *Secrets) { s.Set("bbb2", "x") }); err == nil {
-		t.Fatal("Update locked through a symbolic link")
+	if err := s.Update(func(s *Secrets) { s.Set("bbb2", "x") }); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := os.Lstat(victim); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the link's target was created: %v", err)
 	}
-	if got, _ := os.ReadFile(p); string(got) != "bbb1: s3cret\n" {
-		t.Errorf("secrets changed: %q", got)
+	if got, _ := os.ReadFile(p); !strings.Contains(string(got), "bbb2") {
+		t.Errorf("secrets not updated: %q", got)
 	}
 }
