@@ -207,6 +207,7 @@ servers; commands that change servers need explicit targets.`,
 		newMeetingsCmd(app),
 		newSecretCmd(app),
 		newStartCmd(app), newStopCmd(app), newRestartCmd(app),
+		newInstallCmd(app),
 	)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}

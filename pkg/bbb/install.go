@@ -509,3 +509,25 @@ func ParsePreflight(out string) PreflightFacts {
 	}
 	return f
 }
+
+// ScaleliteAddProgram is the Ruby program that adds a server to Scalelite
+// (as rake servers:add does: Server.create!, added disabled) with the URL
+// and the secret read from standard input, so that the secret is never on
+// a command line. It is a constant.
+const ScaleliteAddProgram = `url = STDIN.gets.to_s.strip; secret = STDIN.gets.to_s.strip; ` +
+	`server = Server.create!(url: url, secret: secret, load_multiplier: 1.0); puts "OK"; puts "id: #{server.id}"`
+
+// ScaleliteAddArgv runs ScaleliteAddProgram in the container, stdin open.
+func ScaleliteAddArgv(container string) []string {
+	return []string{"docker", "exec", "-i", container, "bin/rails", "runner", ScaleliteAddProgram}
+}
+
+// ParseScaleliteAdded reads the id ScaleliteAddProgram printed.
+func ParseScaleliteAdded(out string) (string, error) {
+	for _, l := range strings.Split(out, "\n") {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(l), "id: "); ok && id != "" && !strings.ContainsAny(id, " \t[],") {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("Scalelite did not report the new server's id")
+}

@@ -1,0 +1,221 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/internal/sim"
+	"github.com/bbbfleet/bbbfleet/internal/sshtest"
+	"github.com/bbbfleet/bbbfleet/internal/testfleet"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
+)
+
+// installFleet starts real-sshd hosts without BBB; adjust changes host i.
+func installFleet(t *testing.T, n int, user string, delay time.Duration, adjust func(i int, s *sim.State)) (*testfleet.Fleet, string) {
+	t.Helper()
+	stateDir := t.TempDir()
+	f := testfleet.Start(t, testfleet.Options{N: n, User: user, State: func(i int, s *sim.State) {
+		s.NewMachine()
+		s.Machine.InstallDelay = delay
+		if adjust != nil {
+			adjust(i, s)
+		}
+	}, Defaults: "  install: {email: bbb-admin@schulen.example.org, flags: [\"-w\"]}\n",
+		Extra: fmt.Sprintf("state_dir: %q\n", stateDir)})
+	return f, stateDir
+}
+
+func secretsFile(t *testing.T, f *testfleet.Fleet) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(f.Config), "secrets.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestInstallFreshServer(t *testing.T) {
+	for _, user := range []string{"", "bbbfleet-test"} {
+		t.Run("user="+user, func(t *testing.T) {
+			f, stateDir := installFleet(t, 1, user, 150*time.Millisecond, nil)
+			out, errOut, code := run(t, f.Config, "install", "bbb1")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+			}
+			st := f.State(t, 0)
+			if st.Machine.NoBBB || st.Secret == "" || st.Machine.InstallRuns != 1 {
+				t.Fatalf("not installed: %+v", st.Machine)
+			}
+			for _, w := range []string{"bbb1\tubuntu\tok\t", "bbb1\tmemory\tok\t", "bbb1\tbbb\tok\tnot installed: fresh install",
+				"follow progress: packages: Setting up bigbluebutton", "verify done", "secret done", "bbb1\tdone\t"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			sf := secretsFile(t, f)
+			if !strings.Contains(sf, st.Secret) {
+				t.Errorf("the new secret is not in the secrets file:\n%s", sf)
+			}
+			if strings.Contains(out+errOut, st.Secret) {
+				t.Error("the secret was printed")
+			}
+			fi, err := os.Stat(filepath.Join(filepath.Dir(f.Config), "secrets.yaml"))
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("secrets file mode: %v %v", fi.Mode(), err)
+			}
+			// load works on the new server with the captured secret.
+			lout, lerr, lcode := run(t, f.Config, "load", "bbb1")
+			if lcode != 0 {
+				t.Fatalf("load after install: exit %d\n%s\n%s", lcode, lout, lerr)
+			}
+			recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+			for _, step := range []string{"run", "follow", "verify", "secret"} {
+				if stepIndex(recs, "bbb1", step, "done") < 0 {
+					t.Errorf("audit lacks %s done: %+v", step, recs)
+				}
+			}
+		})
+	}
+}
+
+func TestInstallPreflightBlocks(t *testing.T) {
+	f, _ := installFleet(t, 3, "", 0, func(i int, s *sim.State) {
+		switch i {
+		case 0:
+			s.Machine.Ubuntu = "20.04"
+		case 1:
+			s.MemTotal, s.Cores = 4<<30, 2
+		}
+	})
+	before := stateBytes(t, f.Hosts[0].StateDir, f.Hosts[1].StateDir)
+	out, errOut, code := run(t, f.Config, "install", "bbb1,bbb2")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{"bbb1\tubuntu\tblock\tUbuntu 20.04: jammy-300 needs Ubuntu 22.04",
+		"bbb2\tmemory\tblock\t4.3 GB", "bbb2\tcores\tblock\t2: at least 4"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	after := stateBytes(t, f.Hosts[0].StateDir, f.Hosts[1].StateDir)
+	for d := range before {
+		if !bytes.Equal(before[d], after[d]) {
+			t.Errorf("state in %s changed by a blocked install", d)
+		}
+	}
+	if !strings.Contains(errOut, "preflight blocks the install (nothing was started)") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	// A fit server next to them: --preflight-only says ok, exit 0.
+	out, errOut, code = run(t, f.Config, "install", "bbb3", "--preflight-only")
+	if code != 0 || strings.Contains(out, "\tblock\t") {
+		t.Fatalf("preflight of a fit server: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestInstallDryRunStartsNothing(t *testing.T) {
+	f, _ := installFleet(t, 1, "", 0, nil)
+	before := stateBytes(t, f.Hosts[0].StateDir)
+	out, errOut, code := run(t, f.Config, "install", "bbb1", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	want := "systemd-run --unit=bbbfleet-install-bbb1 -p User=root -E HOME=/root /bin/bash -c 'set -o pipefail; wget -qO- https://raw.githubusercontent.com/bigbluebutton/bbb-install/v3.0.x-release/bbb-install.sh | bash -s -- -v jammy-300 -s " + f.Hosts[0].SSH.Addr + " -e bbb-admin@schulen.example.org -w >> /var/log/bbbfleet/install-"
+	if !strings.Contains(out, want) {
+		t.Errorf("dry run does not show the command line %q:\n%s", want, out)
+	}
+	if !bytes.Equal(before[f.Hosts[0].StateDir], stateBytes(t, f.Hosts[0].StateDir)[f.Hosts[0].StateDir]) {
+		t.Error("a dry run changed the server")
+	}
+}
+
+func TestInstallFailingInstallerExplained(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 20*time.Millisecond, func(i int, s *sim.State) { s.Machine.InstallFault = sim.FaultMidway })
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{"bbb-install: Let's Encrypt SSL request for " + f.Hosts[0].SSH.Addr + " did not succeed - exiting",
+		"the installer's last", "  | Requesting a certificate for", "/var/log/bbbfleet/install-", "left: as the installer left it", "run `bbbfleet install bbb1` again"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut)
+		}
+	}
+}
+
+func TestInstallExitZeroButUnitFailed(t *testing.T) {
+	f, _ := installFleet(t, 1, "", 10*time.Millisecond, func(i int, s *sim.State) { s.Machine.InstallFault = sim.FaultUnitFailed })
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "the installer exited with status 0") || !strings.Contains(errOut, "bbb-webrtc-sfu failed") {
+		t.Errorf("an exit status 0 with a failed unit was not caught:\n%s\n%s", out, errOut)
+	}
+}
+
+func TestInstallKilledClientThenAttach(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 400*time.Millisecond, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Ctrl-C once the installer prints.
+		sshtest.Poll(20*time.Second, func() bool {
+			s := f.State(t, 0)
+			for p, c := range s.Machine.Files {
+				if strings.HasSuffix(p, ".log") && strings.Contains(c, "Setting up") {
+					return true
+				}
+			}
+			return false
+		})
+		cancel()
+	}()
+	out, errOut, code := runCtx(t, ctx, f.Config, "install", "bbb1")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "bbbfleet install --attach bbb1") {
+		t.Errorf("no attach hint:\n%s", errOut)
+	}
+	if f.State(t, 0).Machine.NoBBB == false {
+		t.Fatal("the install finished before the client was killed: the test proves nothing")
+	}
+	// The installer goes on without the client; a second install attaches.
+	out, errOut, code = run(t, f.Config, "install", "bbb1")
+	if code != 0 {
+		t.Fatalf("second install: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "following it (not starting another)") || f.State(t, 0).Machine.InstallRuns != 1 {
+		t.Errorf("did not attach (runs %d):\n%s", f.State(t, 0).Machine.InstallRuns, out)
+	}
+	// --attach afterwards reports the finished install.
+	out, errOut, code = run(t, f.Config, "install", "--attach", "bbb1")
+	if code != 0 || !strings.Contains(out, "the last install has ended") {
+		t.Fatalf("attach: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestInstallOverRunningClassRefused(t *testing.T) {
+	stateDir := t.TempDir()
+	f := testfleet.Start(t, testfleet.Options{N: 1, State: withMeetings(2, 0),
+		Defaults: "  install: {email: bbb-admin@schulen.example.org}\n", Extra: fmt.Sprintf("state_dir: %q\n", stateDir)})
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitRefused {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	st := f.State(t, 0)
+	if len(st.Meetings) != 2 || st.Machine.InstallRuns != 0 {
+		t.Errorf("meetings %d, installer runs %d", len(st.Meetings), st.Machine.InstallRuns)
+	}
+	if !strings.Contains(out, "bbb1\tbbb\tok\tBBB 3.0.4 installed: upgrade within jammy-300") || !strings.Contains(out, "bbb1\tmeetings\tblock\t2 running") {
+		t.Errorf("output:\n%s", out)
+	}
+	_ = fleet.StepRun
+}
