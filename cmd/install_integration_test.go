@@ -48,6 +48,9 @@ func TestInstallFreshServer(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 			}
+			if os.Getenv("SHOW") != "" {
+				t.Logf("%s\n%s", out, errOut)
+			}
 			st := f.State(t, 0)
 			if st.Machine.NoBBB || st.Secret == "" || st.Machine.InstallRuns != 1 {
 				t.Fatalf("not installed: %+v", st.Machine)
@@ -141,6 +144,9 @@ func TestInstallFailingInstallerExplained(t *testing.T) {
 	out, errOut, code := run(t, f.Config, "install", "bbb1")
 	if code != ExitFailed {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if os.Getenv("SHOW") != "" {
+		t.Logf("%s\n%s", out, errOut)
 	}
 	for _, w := range []string{"bbb-install: Let's Encrypt SSL request for " + f.Hosts[0].SSH.Addr + " did not succeed - exiting",
 		"the installer's last", "  | Requesting a certificate for", "/var/log/bbbfleet/install-", "left: as the installer left it", "run `bbbfleet install bbb1` again"} {

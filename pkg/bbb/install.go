@@ -308,7 +308,7 @@ func InstallPhase(line string) string {
 		return PhaseCheck
 	case strings.Contains(l, "bbb-conf --restart") || strings.Contains(l, "bbb-conf --setip") || strings.Contains(l, "restarting bigbluebutton"):
 		return PhaseRestart
-	case strings.Contains(l, "certbot") || strings.Contains(l, "let's encrypt") || strings.Contains(l, "certificate"):
+	case strings.Contains(l, "certbot") || strings.Contains(l, "letsencrypt") || strings.Contains(l, "let's encrypt") || strings.Contains(l, "certificate"):
 		return PhaseCertificates
 	case strings.HasPrefix(l, "get:") || strings.HasPrefix(l, "hit:") || strings.Contains(l, "apt-get") ||
 		strings.HasPrefix(l, "setting up ") || strings.HasPrefix(l, "unpacking ") || strings.HasPrefix(l, "reading package lists"):
