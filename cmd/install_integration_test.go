@@ -225,3 +225,139 @@ func TestInstallOverRunningClassRefused(t *testing.T) {
 	}
 	_ = fleet.StepRun
 }
+
+func TestInstallPreflightFaults(t *testing.T) {
+	const user = "bbbfleet-test"
+	f, _ := installFleet(t, 3, user, 0, func(i int, s *sim.State) {
+		switch i {
+		case 0:
+			s.Machine.Offline = true
+		case 1:
+			s.SudoUsers[user] = sim.SudoPassword
+		case 2:
+			s.Machine.Apache2 = true
+		}
+	})
+	out, errOut, code := run(t, f.Config, "install", "all", "--preflight-only")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{
+		"bbb1\tscript\tblock\thttps://raw.githubusercontent.com/bigbluebutton/bbb-install/v3.0.x-release/bbb-install.sh: not reachable from the server (curl: (6) Could not resolve host: raw.githubusercontent.com)",
+		"bbb2\tsudo\tblock\tsudo wants a password for bbbfleet-test: allow it NOPASSWD in sudoers, or log in as root",
+		"bbb3\tports\tblock\tapache2 is installed (bbb-install.sh refuses it): remove it, or add -i to install.flags; port 80 held by apache2",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	for i := range 3 {
+		if f.State(t, i).Machine.InstallRuns != 0 || len(f.State(t, i).Machine.Files) != 0 {
+			t.Errorf("bbb%d: something ran", i+1)
+		}
+	}
+}
+
+func TestInstallScriptURL404(t *testing.T) {
+	stateDir := t.TempDir()
+	f := testfleet.Start(t, testfleet.Options{N: 1, State: func(i int, s *sim.State) { s.NewMachine() },
+		Defaults: "  install: {email: bbb-admin@schulen.example.org, script_url: \"https://mirror.schulen.example.org/bbb-install.sh\"}\n",
+		Extra:    fmt.Sprintf("state_dir: %q\n", stateDir)})
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitFailed || !strings.Contains(out, "bbb1\tscript\tblock\thttps://mirror.schulen.example.org/bbb-install.sh: not found on the server (curl: (22) The requested URL returned error: 404)") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if f.State(t, 0).Machine.InstallRuns != 0 {
+		t.Error("the installer ran")
+	}
+}
+
+func TestInstallFullDisk(t *testing.T) {
+	f, _ := installFleet(t, 1, "", 0, func(i int, s *sim.State) {
+		d := s.Disks["/"]
+		d.Used = d.Size - 1<<30
+		s.Disks["/"] = d
+	})
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "bbb1\tdisk\twarn\t1.1 GB free on /") ||
+		!strings.Contains(errOut, "the installer exited with status 100: E: You don't have enough free space in /var/cache/apt/archives/.") {
+		t.Errorf("output:\n%s\n%s", out, errOut)
+	}
+	if !f.State(t, 0).Machine.NoBBB {
+		t.Error("BBB installed on a full disk")
+	}
+}
+
+func TestInstallSurvivesSSHDrop(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 300*time.Millisecond, nil)
+	dropped := make(chan error, 1)
+	go func() {
+		// While the installer prints: every connection drops; sshd is
+		// back 500 ms later.
+		if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Reading package lists") }) {
+			dropped <- fmt.Errorf("the installer never printed")
+			return
+		}
+		f.Hosts[0].SSH.Stop()
+		time.Sleep(500 * time.Millisecond)
+		dropped <- f.Hosts[0].SSH.Restart()
+	}()
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if err := <-dropped; err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "connection lost") || !strings.Contains(out, "Setting up bigbluebutton") {
+		t.Errorf("the drop was not seen, or lines were lost:\n%s", out)
+	}
+	if n := strings.Count(out, "Reading package lists"); n != 1 {
+		t.Errorf("a line shown %d times after the reconnect:\n%s", n, out)
+	}
+	out, errOut, code = run(t, f.Config, "install", "--attach", "bbb1")
+	if code != 0 || !strings.Contains(out, "bbb1\tdone\t") {
+		t.Fatalf("attach: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func logHas(t *testing.T, f *testfleet.Fleet, s string) bool {
+	st := f.State(t, 0)
+	for p, c := range st.Machine.Files {
+		if strings.HasSuffix(p, ".log") && strings.Contains(c, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestInstallPowerLostMidway(t *testing.T) {
+	stateDir := t.TempDir()
+	f := testfleet.Start(t, testfleet.Options{N: 1, PowerWatch: true, State: func(i int, s *sim.State) {
+		s.NewMachine()
+		s.Machine.InstallDelay = 300 * time.Millisecond
+		s.Power.BootDelay = 200 * time.Millisecond
+	}, Defaults: "  install: {email: bbb-admin@schulen.example.org}\n", Extra: fmt.Sprintf("state_dir: %q\n", stateDir)})
+	go func() {
+		if sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Reading package lists") }) {
+			f.Update(t, 0, func(s *sim.State) { s.PowerOff() })
+			time.Sleep(400 * time.Millisecond)
+			f.Update(t, 0, func(s *sim.State) { s.PowerOn(time.Now()) })
+		}
+	}()
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	for _, w := range []string{"interrupted: the installer stopped without finishing (power loss or reboot?)", "left: as the interrupted installer left it", "run `bbbfleet install bbb1` again"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut)
+		}
+	}
+	if st := f.State(t, 0); !st.Machine.NoBBB {
+		t.Error("installed although the power went")
+	}
+}
