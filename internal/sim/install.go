@@ -9,8 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -761,7 +759,6 @@ func cmdInstaller(c *cmd) int {
 	if err != nil {
 		return 1
 	}
-	say := func(msg string) { c.outf("bbb-install: %s\n", msg) }
 	errOut := func(msg string) int { c.errf("bbb-install: %s\n", msg); return 1 }
 	if s.Machine.arch() != "x86_64" {
 		return errOut("You must run this command on a 64-bit server.")
@@ -928,18 +925,45 @@ func cmdInstaller(c *cmd) int {
 	if !emit(strings.Split(strings.TrimRight(CheckReport(final), "\n"), "\n")...) {
 		return 130
 	}
-	_ = say
 	return 0
 }
 
-// sortedFiles lists Machine.Files (tests).
-func (m Machine) sortedFiles() []string {
-	var out []string
-	for p := range m.Files {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
+// scaleliteAddProgram is the one `bin/rails runner` program the Scalelite
+// stand-in knows: bbbfleet's, which adds a server as rake servers:add
+// does, reading the URL and the secret from standard input.
+const scaleliteAddProgram = `url = STDIN.gets.to_s.strip; secret = STDIN.gets.to_s.strip; ` +
+	`server = Server.create!(url: url, secret: secret, load_multiplier: 1.0); puts "OK"; puts "id: #{server.id}"`
 
-var _ = path.Join
+// railsRunner emulates `docker exec [-i] CONTAINER bin/rails runner PROGRAM`.
+func (c *cmd) railsRunner(prog string, stdin bool) int {
+	if prog != scaleliteAddProgram {
+		c.errf("Please specify a valid ruby command or the path of a script to run.\n")
+		return 1
+	}
+	var in []byte
+	if stdin {
+		in, _ = io.ReadAll(io.LimitReader(c.stdin, 1<<16))
+	}
+	ls := strings.SplitN(string(in), "\n", 3)
+	url, secret := "", ""
+	if len(ls) >= 2 {
+		url, secret = strings.TrimSpace(ls[0]), strings.TrimSpace(ls[1])
+	}
+	if url == "" || secret == "" {
+		c.errf("Validation failed: Url can't be blank, Secret can't be blank (ActiveModel::ValidationError)\n")
+		return 1
+	}
+	var id string
+	err := c.h.store.Update(func(s *State) error {
+		id = fmt.Sprintf("%08x-0000-4000-8000-%012x", len(s.Scalelite.Servers)+1, len(url))
+		s.Scalelite.Servers = append(s.Scalelite.Servers, ScaleliteServer{ID: id, URL: url, Secret: secret,
+			State: ScaleliteDisabled, LoadMultiplier: "1.0"})
+		return nil
+	})
+	if err != nil {
+		c.errf("%v\n", err)
+		return 1
+	}
+	c.outf("OK\nid: %s\n", id)
+	return 0
+}

@@ -1,0 +1,69 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/internal/simfleet"
+)
+
+// The demo fleet's server without BBB can be installed, and is a working
+// BBB afterwards.
+func TestInstallDemoNewServer(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 2, NoLoad: true, NewServer: true, InstallDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, errOut, code := run(t, f.Config, "install", "@new", "--register")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "new1\tdone\t") {
+		t.Errorf("output:\n%s", out)
+	}
+	// Healthy; Scalelite has it enabled (offline until its poller
+	// polls it, which the stand-in does not do).
+	out, errOut, code = run(t, f.Config, "check", "new1")
+	if !strings.Contains(out, "new1\tWARNING\tOK\tOK\tOK\tOK\tOK\tOK\tOK\tOK\tOK\tOK\tOK\tWARNING") || !strings.Contains(errOut, "scalelite: enabled, offline") {
+		t.Fatalf("check after install: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := run(t, f.Config, "load", "all"); code != 0 {
+		t.Errorf("load all: exit %d", code)
+	}
+}
+
+func TestInstallRegisterSecretNotOnCommandLine(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 1, NoLoad: true, NewServer: true, InstallDelay: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, errOut, code := run(t, f.Config, "-v", "install", "new1", "--register")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	st, _ := f.New.Sim.State()
+	lb, _ := f.Scalelite.Sim.State()
+	found := false
+	for _, sv := range lb.Scalelite.Servers {
+		if sv.URL == strings.TrimSuffix(f.New.APIURL, "/") {
+			found = true
+			if sv.Secret != st.Secret || sv.State != "enabled" {
+				t.Errorf("scalelite entry: %+v", sv)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("new1 not added to Scalelite:\n%s", out)
+	}
+	// -v shows every remote command: the secret is on none of them.
+	if strings.Contains(out+errOut, st.Secret) {
+		t.Error("the secret appears in the output (a command line?)")
+	}
+	if !strings.Contains(out+errOut, "bin/rails runner") {
+		t.Errorf("-v did not show the runner:\n%s\n%s", out, errOut)
+	}
+}
