@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +66,41 @@ func TestInstallRegisterSecretNotOnCommandLine(t *testing.T) {
 	}
 	if !strings.Contains(out+errOut, "bin/rails runner") {
 		t.Errorf("-v did not show the runner:\n%s\n%s", out, errOut)
+	}
+}
+
+func TestInstallJSONEventsAndAttachWithoutInstall(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 1, NoLoad: true, NewServer: true, InstallDelay: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, errOut, code := run(t, f.Config, "install", "--attach", "new1")
+	if code != ExitFailed || !strings.Contains(errOut, "no install started by bbbfleet was found on this server") {
+		t.Fatalf("attach without an install: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, f.Config, "install", "new1", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var pre, progress, result bool
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		switch m["type"] {
+		case "preflight":
+			pre = len(m["checks"].([]any)) > 0
+		case "event":
+			if d, ok := m["data"].(map[string]any); ok && m["step"] == "follow" && d["phase"] == "packages" && d["line"] != "" {
+				progress = true
+			}
+		case "result":
+			result = m["result"] == "done"
+		}
+	}
+	if !pre || !progress || !result {
+		t.Errorf("preflight %v, progress %v, result %v:\n%s", pre, progress, result, out)
 	}
 }
