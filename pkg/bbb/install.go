@@ -242,6 +242,13 @@ type InstallStatus struct {
 	UnitStatus string
 }
 
+// What an install record on a server may name: only a log bbbfleet
+// writes (never another file to follow with sudo) and a unit it starts.
+var (
+	installLogRe = regexp.MustCompile(`^` + InstallLogDir + `/install-[0-9]{8}T[0-9]{6}Z\.log$`)
+	unitRe       = regexp.MustCompile(`^bbbfleet-install-[a-z0-9][a-z0-9._-]*$`)
+)
+
 // ParseInstallStatus reads InstallStatusScript's output.
 func ParseInstallStatus(out string) InstallStatus {
 	var st InstallStatus
@@ -249,7 +256,7 @@ func ParseInstallStatus(out string) InstallStatus {
 	cur, rest, _ := strings.Cut(rest, isRunMark+"\n")
 	run, end, _ := strings.Cut(rest, isEndMark+"\n")
 	f := strings.Fields(cur)
-	if len(f) == 3 && (f[0] == "unit" || f[0] == "pid") && strings.HasPrefix(f[2], InstallLogDir+"/") {
+	if len(f) == 3 && (f[0] == "unit" || f[0] == "pid") && installLogRe.MatchString(f[2]) && unitRe.MatchString(f[1]) {
 		st.Known = true
 		if f[0] == "unit" {
 			st.Unit = f[1]

@@ -22,15 +22,18 @@ func TestInstallStartScriptQuotesAndDetaches(t *testing.T) {
 }
 
 func TestParseInstallStatus(t *testing.T) {
-	out := isCurMark + "\nunit bbbfleet-install-bbb1 /var/log/bbbfleet/install-X.log\n" + isRunMark +
+	out := isCurMark + "\nunit bbbfleet-install-bbb1 /var/log/bbbfleet/install-20260101T000000Z.log\n" + isRunMark +
 		"\nActiveState=failed\nResult=exit-code\nExecMainStatus=1\nMainPID=0\n" + isEndMark + "\nbbbfleet-install-exit: 1\n"
 	st := ParseInstallStatus(out)
 	if !st.Known || st.Running || !st.Ended || st.ExitStatus != 1 || st.Unit != "bbbfleet-install-bbb1" || st.UnitResult != "exit-code" {
 		t.Errorf("%+v", st)
 	}
-	// A log path outside /var/log/bbbfleet is not believed.
-	if st := ParseInstallStatus(isCurMark + "\nunit x /etc/shadow\n" + isRunMark + "\n" + isEndMark + "\n"); st.Known {
-		t.Errorf("%+v", st)
+	// A log path outside /var/log/bbbfleet, or not of bbbfleet's making, is not believed.
+	for _, cur := range []string{"unit bbbfleet-install-bbb1 /etc/shadow", "unit bbbfleet-install-bbb1 /var/log/bbbfleet/../../etc/shadow",
+		"unit x /var/log/bbbfleet/install-20260101T000000Z.log", "unit bbbfleet-install-bbb1 /var/log/bbbfleet/install-20260101T000000Z.log;x"} {
+		if st := ParseInstallStatus(isCurMark + "\n" + cur + "\n" + isRunMark + "\n" + isEndMark + "\n"); st.Known {
+			t.Errorf("%q believed: %+v", cur, st)
+		}
 	}
 	if st := ParseInstallStatus(isCurMark + "\n" + isRunMark + "\n" + isEndMark + "\nsome output\n"); st.Known || st.Ended {
 		t.Errorf("%+v", st)

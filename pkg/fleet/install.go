@@ -521,9 +521,16 @@ type lineSink struct {
 	line    func(string)
 }
 
+// maxLine is the longest line kept whole; a longer one is cut there.
+const maxLine = 64 << 10
+
 func (w *lineSink) Write(b []byte) (int, error) {
 	w.n += int64(len(b))
 	w.partial = append(w.partial, b...)
+	for len(w.partial) > maxLine && slices.Index(w.partial[:maxLine], '\n') < 0 {
+		w.line(string(w.partial[:maxLine]))
+		w.partial = w.partial[maxLine:]
+	}
 	for {
 		i := slices.Index(w.partial, '\n')
 		if i < 0 {
