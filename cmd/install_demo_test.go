@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/simfleet"
+	"github.com/bbbfleet/bbbfleet/internal/ui"
 )
 
 // The demo fleet's server without BBB can be installed, and is a working
@@ -102,5 +104,30 @@ func TestInstallJSONEventsAndAttachWithoutInstall(t *testing.T) {
 	}
 	if !pre || !progress || !result {
 		t.Errorf("preflight %v, progress %v, result %v:\n%s", pre, progress, result, out)
+	}
+}
+
+func TestInstallLiveLineOnATerminal(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 1, NoLoad: true, NewServer: true, InstallDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	t.Setenv("BBBFLEET_SSH_CONFIG", "none")
+	t.Setenv("SSH_AUTH_SOCK", "")
+	var out, errOut bytes.Buffer
+	io := ui.Test(&out, &errOut)
+	io.OutTTY = true
+	if code := Run(context.Background(), []string{"-c", f.Config, "install", "new1"}, io); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	o := out.String()
+	for _, w := range []string{"new1  follow    packages: Setting up bigbluebutton", "new1  follow    certificates: ", "\r\x1b[2K", "new1  secret    secret verified with a signed call"} {
+		if !strings.Contains(o, w) {
+			t.Errorf("live line lacks %q:\n%q", w, o)
+		}
+	}
+	if strings.Contains(o, "Z new1 follow progress") {
+		t.Error("timestamped pipe lines on a terminal")
 	}
 }

@@ -268,6 +268,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		return nil, fmt.Errorf("simfleet: %w", err)
 	}
 	defaults := "  drain: {poll: 250ms, timeout: 10m}\n" +
+		"  install: {email: bbb-admin@school.example.org}\n" +
 		fmt.Sprintf("  power: {on: [touch, %q], off: [touch, %q], timeout: 30s}\n",
 			filepath.Join(powerDir, "{name}.on"), filepath.Join(powerDir, "{name}.off"))
 	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: extra + Schedules(o.N),

@@ -311,9 +311,10 @@ const (
 func InstallPhase(line string) string {
 	l := strings.ToLower(line)
 	switch {
-	case strings.Contains(l, "potential problems") || strings.Contains(l, "bbb-conf --check") || strings.HasPrefix(l, "# bigbluebutton server"):
+	case strings.Contains(l, "potential problems") || strings.Contains(l, "bbb-conf --check") || strings.HasPrefix(l, "bigbluebutton server "):
 		return PhaseCheck
-	case strings.Contains(l, "bbb-conf --restart") || strings.Contains(l, "bbb-conf --setip") || strings.Contains(l, "restarting bigbluebutton"):
+	case strings.Contains(l, "bbb-conf --restart") || strings.Contains(l, "bbb-conf --setip") || strings.Contains(l, "restarting bigbluebutton") ||
+		strings.HasPrefix(l, "assigning ") && strings.HasSuffix(l, " for web hostname"):
 		return PhaseRestart
 	case strings.Contains(l, "certbot") || strings.Contains(l, "letsencrypt") || strings.Contains(l, "let's encrypt") || strings.Contains(l, "certificate"):
 		return PhaseCertificates

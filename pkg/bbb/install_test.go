@@ -46,6 +46,8 @@ func TestInstallPhaseAndErrorLine(t *testing.T) {
 		"Setting up bbb-web (1:3.0.19-1) ...":                                            PhasePackages,
 		"Saving debug log to /var/log/letsencrypt/letsencrypt.log":                       PhaseCertificates,
 		"Restarting BigBlueButton ..":                                                    PhaseRestart,
+		"Assigning bbb1.example.org for web hostname":                                    PhaseRestart,
+		"BigBlueButton Server 3.0.19 (1100)":                                             PhaseCheck,
 		"# Potential problems described below":                                           PhaseCheck,
 		"something else":                                                                 "",
 	} {

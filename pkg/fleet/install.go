@@ -563,6 +563,9 @@ func (o *Operation) followInstall(ctx context.Context, r *serverRun, ir *install
 			exitLine = l
 			return
 		}
+		if strings.TrimSpace(l) == "" {
+			return
+		}
 		if p := bbb.InstallPhase(l); p != "" {
 			phase = p
 		}
@@ -663,7 +666,6 @@ func (o *Operation) verifyInstall(ctx context.Context, r *serverRun, ir *install
 		problems, settling = o.verifyOnce(ctx, s, ir)
 		if len(problems) == 0 {
 			r.half = ""
-			r.readyAt = time.Now()
 			r.done("units active, API answers, bbb-conf --check clean, version fits "+ir.series.Name, nil, nil)
 			return nil
 		}
