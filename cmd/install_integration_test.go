@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -341,14 +342,21 @@ func TestInstallPowerLostMidway(t *testing.T) {
 		s.Machine.InstallDelay = 300 * time.Millisecond
 		s.Power.BootDelay = 200 * time.Millisecond
 	}, Defaults: "  install: {email: bbb-admin@schulen.example.org}\n", Extra: fmt.Sprintf("state_dir: %q\n", stateDir)})
+	powered := make(chan error, 1)
 	go func() {
-		if sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Reading package lists") }) {
-			f.Update(t, 0, func(s *sim.State) { s.PowerOff() })
-			time.Sleep(400 * time.Millisecond)
-			f.Update(t, 0, func(s *sim.State) { s.PowerOn(time.Now()) })
+		if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Reading package lists") }) {
+			powered <- fmt.Errorf("the installer never printed")
+			return
 		}
+		h := f.Hosts[0].Sim
+		err := h.Update(func(s *sim.State) error { s.PowerOff(); return nil })
+		time.Sleep(400 * time.Millisecond)
+		powered <- errors.Join(err, h.Update(func(s *sim.State) error { s.PowerOn(time.Now()); return nil }))
 	}()
 	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if err := <-powered; err != nil {
+		t.Fatal(err)
+	}
 	if code != ExitFailed {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}

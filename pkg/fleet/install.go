@@ -622,7 +622,7 @@ func (o *Operation) followInstall(ctx context.Context, r *serverRun, ir *install
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !connectionBroken(err) && !sshUnreachable(err) {
+		if !followRetryable(err) {
 			return fmt.Errorf("following the installer: %w", trimPrefixErr(err, s.Name))
 		}
 		drops++
@@ -804,4 +804,22 @@ func InstallOutcomes(outs []*Outcome) {
 			oc.Err.State, oc.Err.Undo = state, ""
 		}
 	}
+}
+
+// followRetryable: following again may help (a dropped or refused
+// connection, a machine going down or booting, a command cut short), as
+// opposed to an answer the next try would repeat (host key, no accepted
+// key, sudo wanting a password).
+func followRetryable(err error) bool {
+	var hk *ssh.HostKeyError
+	if errors.As(err, &hk) || errors.Is(err, ssh.ErrSudoPassword) || errors.Is(err, ErrEnvClosed) {
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"no usable key", "no accepted key", "host key"} {
+		if strings.Contains(msg, s) {
+			return false
+		}
+	}
+	return true
 }
