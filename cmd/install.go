@@ -249,3 +249,24 @@ func (app *App) explainInstall(outs []*fleet.Outcome) {
 		}
 	}
 }
+
+// installHint is the way on after an install that did not end well (the
+// installer's own failures are explained by explainInstall, after its
+// last lines).
+func installHint(o *fleet.Outcome) string {
+	e := o.Err
+	var mr *fleet.MeetingsRunningError
+	var pe *fleet.PreflightError
+	var ve *fleet.VerifyError
+	switch {
+	case errors.As(e, &mr) && mr.Unknown != nil:
+		return fmt.Sprintf("nothing was changed; fix the API access (`bbbfleet check %s`, `bbbfleet secret fetch %s`), or install without looking with --force", o.Server, o.Server)
+	case errors.As(e, &mr):
+		return fmt.Sprintf("nothing was changed; install when the meetings have ended (`bbbfleet stop %s --drain 45m` first), or over them with --force", o.Server)
+	case errors.As(e, &pe):
+		return "fix what blocks it (the preflight table shows each check), then run again; `--preflight-only` checks without installing"
+	case errors.As(e, &ve):
+		return fmt.Sprintf("look at the server (`bbbfleet check %s`, `sudo bbb-conf --check` there), then run `bbbfleet install %s` again", o.Server, o.Server)
+	}
+	return ""
+}

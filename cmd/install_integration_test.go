@@ -114,7 +114,7 @@ func TestInstallPreflightBlocks(t *testing.T) {
 			t.Errorf("state in %s changed by a blocked install", d)
 		}
 	}
-	if !strings.Contains(errOut, "preflight blocks the install (nothing was started)") {
+	if !strings.Contains(errOut, "preflight blocks the install (nothing was started)") || !strings.Contains(errOut, "hint: fix what blocks it") {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 	// A fit server next to them: --preflight-only says ok, exit 0.
@@ -163,7 +163,8 @@ func TestInstallExitZeroButUnitFailed(t *testing.T) {
 	if code != ExitFailed {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "the installer exited with status 0") || !strings.Contains(errOut, "bbb-webrtc-sfu failed") {
+	if !strings.Contains(out, "the installer exited with status 0") || !strings.Contains(errOut, "bbb-webrtc-sfu failed") ||
+		!strings.Contains(errOut, "left: installed but not working") || !strings.Contains(errOut, "hint: look at the server") {
 		t.Errorf("an exit status 0 with a failed unit was not caught:\n%s\n%s", out, errOut)
 	}
 }
@@ -224,7 +225,13 @@ func TestInstallOverRunningClassRefused(t *testing.T) {
 	if !strings.Contains(out, "bbb1\tbbb\tok\tBBB 3.0.4 installed: upgrade within jammy-300") || !strings.Contains(out, "bbb1\tmeetings\tblock\t2 running") {
 		t.Errorf("output:\n%s", out)
 	}
-	_ = fleet.StepRun
+	if !strings.Contains(errOut, "hint: nothing was changed; install when the meetings have ended") || strings.Contains(errOut, "end them with --force") {
+		t.Errorf("hint:\n%s", errOut)
+	}
+	recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+	if stepIndex(recs, "bbb1", fleet.StepCheck, "refused") < 0 {
+		t.Errorf("audit: %+v", recs)
+	}
 }
 
 func TestInstallPreflightFaults(t *testing.T) {
