@@ -376,3 +376,19 @@ func TestInstallPowerLostMidway(t *testing.T) {
 		t.Error("installed although the power went")
 	}
 }
+
+func TestInstallLockHeld(t *testing.T) {
+	f, stateDir := installFleet(t, 1, "", 0, nil)
+	lock, err := fleet.AcquireLock(context.Background(), filepath.Join(stateDir, "lock"), "bbbfleet stop @pool --drain 45m", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitLocked {
+		t.Fatalf("exit %d, want 4\n%s\n%s", code, out, errOut)
+	}
+	if f.State(t, 0).Machine.InstallRuns != 0 || len(f.State(t, 0).Machine.Files) != 0 {
+		t.Error("installed while the lock was held")
+	}
+}
