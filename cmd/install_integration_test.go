@@ -392,3 +392,19 @@ func TestInstallLockHeld(t *testing.T) {
 		t.Error("installed while the lock was held")
 	}
 }
+
+func TestInstallWithoutSystemdRun(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 150*time.Millisecond, func(i int, s *sim.State) { s.Machine.NoSystemdRun = true })
+	out, errOut, code := run(t, f.Config, "install", "bbb1", "--dry-run")
+	if code != 0 || !strings.Contains(out, "bbb1\tdetach\twarn\tno systemd-run: setsid nohup instead") || !strings.Contains(out, "setsid nohup /bin/bash -c") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, f.Config, "install", "bbb1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	st := f.State(t, 0)
+	if st.Machine.NoBBB || !strings.Contains(out, "Setting up bigbluebutton") || !strings.HasPrefix(st.Machine.Files["/var/lib/bbbfleet/install.current"], "pid ") {
+		t.Errorf("not installed through the fallback:\n%s\n%v", out, st.Machine.Files)
+	}
+}

@@ -192,6 +192,8 @@ func (h *Host) callHandler(ctx context.Context, args []string) ([]string, error)
 			switch {
 			case interp.IsBuiltin(n):
 				out = append(out, n)
+			case h.missing(n):
+				return []string{"false"}, nil
 			case commands[n] != nil:
 				out = append(out, cmdPath(n))
 			default:

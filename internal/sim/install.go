@@ -55,6 +55,9 @@ type Machine struct {
 	ScriptURLs map[string]string `json:"scriptURLs,omitempty"`
 	// Offline: the script's host cannot be reached (DNS fails).
 	Offline bool `json:"offline,omitempty"`
+	// NoSystemdRun: the machine has no systemd-run (a container, an
+	// init without systemd): setsid and nohup are there.
+	NoSystemdRun bool `json:"noSystemdRun,omitempty"`
 	// InstallDelay is how long each installer phase takes.
 	InstallDelay time.Duration `json:"installDelay,omitempty"`
 	// InstallFault makes the installer fail: "midway" (Let's Encrypt
@@ -71,7 +74,10 @@ type Machine struct {
 
 // TransientUnit is a unit systemd-run started.
 type TransientUnit struct {
-	PID            int       `json:"pid"`
+	PID int `json:"pid"`
+	// RealPID is the process that runs it, when it runs in a process of
+	// its own (bbbsim unit-run): what $$ and kill -0 see.
+	RealPID        int       `json:"realPID,omitempty"`
 	Active         string    `json:"active"` // active, inactive, failed
 	Result         string    `json:"result"` // success, exit-code
 	ExecMainStatus int       `json:"execMainStatus"`
@@ -211,6 +217,8 @@ var installCommands = map[string]cmdFunc{
 	"curl":                cmdCurl,
 	"mkdir":               cmdMkdir,
 	"systemd-run":         cmdSystemdRun,
+	"setsid":              cmdSetsid,
+	"nohup":               cmdNohup,
 	"bbb-install-standin": cmdInstaller,
 }
 
@@ -451,7 +459,20 @@ func cmdCurl(c *cmd) int {
 // unitGone: a transient unit of an earlier boot is gone.
 func (s State) unitGone(u TransientUnit) bool { return !u.Boot.Equal(s.BootTime) || s.Power.Off }
 
+// missing reports whether an emulated command is absent on this machine.
+func (h *Host) missing(name string) bool {
+	if name != "systemd-run" {
+		return false
+	}
+	s, err := h.store.Load()
+	return err == nil && s.Machine.NoSystemdRun
+}
+
 func cmdSystemdRun(c *cmd) int {
+	if c.h.missing("systemd-run") {
+		c.errf("sh: 1: systemd-run: not found\n")
+		return 127
+	}
 	args := c.args[1:]
 	unit := ""
 	var argv []string
@@ -513,6 +534,54 @@ func cmdSystemdRun(c *cmd) int {
 	return 0
 }
 
+// cmdSetsid runs its command in a new session, detached as systemd-run's
+// are (a pseudo unit "setsid-PID" records it), and returns at once.
+func cmdSetsid(c *cmd) int {
+	args := c.args[1:]
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		c.errf("setsid: no command specified\n")
+		return 1
+	}
+	var unit string
+	err := c.h.store.Update(func(s *State) error {
+		if s.Machine.Transient == nil {
+			s.Machine.Transient = map[string]TransientUnit{}
+		}
+		if s.Machine.NextPID < 4000 {
+			s.Machine.NextPID = 4000
+		}
+		s.Machine.NextPID++
+		unit = fmt.Sprintf("setsid-%d", s.Machine.NextPID)
+		s.Machine.Transient[unit] = TransientUnit{PID: s.Machine.NextPID, Active: UnitActive, Boot: s.BootTime, Argv: args}
+		return nil
+	})
+	if err != nil {
+		c.errf("setsid: %v\n", err)
+		return 1
+	}
+	if err := c.h.detach(unit, args); err != nil {
+		c.errf("setsid: failed to execute %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// cmdNohup runs its command (the hang-up signal means nothing here).
+func cmdNohup(c *cmd) int {
+	if len(c.args) < 2 {
+		c.errf("nohup: missing operand\n")
+		return 125
+	}
+	q := make([]string, len(c.args)-1)
+	for i, a := range c.args[1:] {
+		q[i], _ = syntax.Quote(a, syntax.LangPOSIX)
+	}
+	return c.h.Exec(c.ctx, strings.Join(q, " "), c.user, c.stdin, c.stdout, c.stderr)
+}
+
 // detach starts a unit's command away from the calling session.
 func (h *Host) detach(unit string, argv []string) error {
 	if h.opts.Detach != nil {
@@ -531,6 +600,16 @@ func (h *Host) RunUnit(ctx context.Context, unit string, argv []string) int {
 		return 1
 	}
 	boot := s.BootTime
+	if h.opts.Detach != nil {
+		// In a process of its own: $$ and kill -0 see this process.
+		h.store.Update(func(s *State) error {
+			if u, ok := s.Machine.Transient[unit]; ok {
+				u.RealPID = os.Getpid()
+				s.Machine.Transient[unit] = u
+			}
+			return nil
+		})
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // the power goes: the process is gone
@@ -638,7 +717,7 @@ func (h *Host) unitAlive(s State, name string) bool {
 // pidAlive: a transient unit's main process pid runs.
 func (s State) pidAlive(pid int) bool {
 	for _, u := range s.Machine.Transient {
-		if u.PID == pid && u.Active == UnitActive && !s.unitGone(u) {
+		if (u.PID == pid || u.RealPID == pid) && u.Active == UnitActive && !s.unitGone(u) {
 			return true
 		}
 	}

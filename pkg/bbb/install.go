@@ -198,8 +198,11 @@ func InstallStartScript(unit, scriptURL string, args []string, logPath string) s
 		"systemctl reset-failed " + quote(unit+".service") + " >/dev/null 2>&1; " +
 		"echo " + quote("unit "+unit+" "+logPath) + " > " + InstallCurrent + " && " +
 		"systemd-run --unit=" + quote(unit) + " -p User=root -E HOME=/root /bin/bash -c " + quote(w) + "; " +
-		"else echo " + quote("pid "+unit+" "+logPath) + " > " + InstallCurrent + " && " +
-		"setsid nohup /bin/bash -c " + quote("echo $$ > "+InstallPIDFile+"; "+w) + " </dev/null >/dev/null 2>&1 & fi"
+		"else echo " + quote("pid "+unit+" "+logPath) + " > " + InstallCurrent + " && : > " + InstallPIDFile + " && " +
+		"{ setsid nohup /bin/bash -c " + quote("echo $$ > "+InstallPIDFile+"; "+w) + " </dev/null >/dev/null 2>&1 & } ; " +
+		// Return once the pid is written (at most 10 s), so that the
+		// install is seen running from the first look on.
+		"i=0; while [ ! -s " + InstallPIDFile + " ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi"
 }
 
 // InstallCommandLine is the command line the install runs on the server,

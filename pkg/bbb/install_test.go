@@ -1,6 +1,7 @@
 package bbb
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -81,4 +82,43 @@ func FuzzParsePreflight(f *testing.F) {
 		InstallerError(strings.Split(s, "\n"))
 		CheckProblems(s)
 	})
+}
+
+// The scripts parse in the shells of a real server (dash as sh, bash for
+// the wrapper), not only in the simulator's interpreter.
+func TestInstallScriptsParseInRealShells(t *testing.T) {
+	w := InstallWrapper(Series["jammy-300"].ScriptURL, InstallArgs("jammy-300", "h.example.org", "a@b.org", []string{"-w"}), "/var/log/bbbfleet/install-20260101T000000Z.log")
+	for _, tc := range []struct{ shell, script string }{
+		{"sh", InstallStartScript("bbbfleet-install-bbb1", Series["jammy-300"].ScriptURL, InstallArgs("jammy-300", "h.example.org", "a@b.org", []string{"-p", "proxy:3142"}), "/var/log/bbbfleet/install-20260101T000000Z.log")},
+		{"sh", InstallStatusScript},
+		{"sh", PreflightScript},
+		{"sh", InstallFollowScript("/var/log/bbbfleet/install-20260101T000000Z.log", 10, 42)},
+		{"bash", w},
+	} {
+		p, err := exec.LookPath(tc.shell)
+		if err != nil {
+			t.Skipf("%s: %v", tc.shell, err)
+		}
+		if out, err := exec.Command(p, "-n", "-c", tc.script).CombinedOutput(); err != nil {
+			t.Errorf("%s -n: %v\n%s\n%s", tc.shell, err, out, tc.script)
+		}
+	}
+}
+
+// The preflight script on this (real) machine gives facts the parser reads.
+func TestPreflightScriptOnThisMachine(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(sh, "-c", PreflightScript)
+	cmd.Stdin = strings.NewReader("localhost\nhttp://127.0.0.1:9/bbb-install.sh\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	f := ParsePreflight(string(out))
+	if !f.Complete || f.Arch == "" || f.MemKB == 0 || f.Cores == 0 || !f.DiskKnown || f.OSID == "" || f.URLStatus <= 0 || f.Sudo == "" {
+		t.Errorf("%+v\n%s", f, out)
+	}
 }

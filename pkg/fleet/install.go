@@ -614,7 +614,12 @@ func (o *Operation) followInstall(ctx context.Context, r *serverRun, ir *install
 					case !st2.Running:
 						return o.installFailure(ir, -1, true)
 					}
-					continue // still running: tail ended early; follow on
+					// Still running (tail ended early): follow on, after a
+					// pause, so that a tail that keeps ending is no busy loop.
+					if err := sleepCtx(ctx, pause/4); err != nil {
+						return err
+					}
+					continue
 				}
 				err = err2
 			}
@@ -822,4 +827,15 @@ func followRetryable(err error) bool {
 		}
 	}
 	return true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
