@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -406,5 +407,43 @@ func TestInstallWithoutSystemdRun(t *testing.T) {
 	st := f.State(t, 0)
 	if st.Machine.NoBBB || !strings.Contains(out, "Setting up bigbluebutton") || !strings.HasPrefix(st.Machine.Files["/var/lib/bbbfleet/install.current"], "pid ") {
 		t.Errorf("not installed through the fallback:\n%s\n%v", out, st.Machine.Files)
+	}
+}
+
+// The client process is killed (SIGKILL: no cleanup at all) mid-install:
+// the installer runs on to the end, and --attach reports it.
+func TestInstallClientProcessKilled(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 300*time.Millisecond, nil)
+	bin := filepath.Join(t.TempDir(), "bbbfleet")
+	build := exec.Command("go", "build", "-o", bin, "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building bbbfleet: %v\n%s", err, out)
+	}
+	c := exec.Command(bin, "-c", f.Config, "install", "bbb1")
+	c.Env = append(os.Environ(), "BBBFLEET_SSH_CONFIG=none", "SSH_AUTH_SOCK=")
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Setting up bbb-web") }) {
+		c.Process.Kill()
+		c.Wait()
+		t.Fatalf("the installer never printed\n%s", out.String())
+	}
+	c.Process.Kill()
+	c.Wait()
+	if !f.State(t, 0).Machine.NoBBB {
+		t.Fatal("installed before the client was killed: the test proves nothing")
+	}
+	if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "bbbfleet-install-exit: 0") }) {
+		t.Fatal("the install did not finish after the client was killed")
+	}
+	aout, aerr, code := run(t, f.Config, "install", "--attach", "bbb1")
+	if code != 0 || !strings.Contains(aout, "the last install has ended") || !strings.Contains(aout, "bbb1\tdone\t") {
+		t.Fatalf("attach: exit %d\n%s\n%s", code, aout, aerr)
+	}
+	if n := f.State(t, 0).Machine.InstallRuns; n != 1 {
+		t.Errorf("installer ran %d times", n)
 	}
 }
