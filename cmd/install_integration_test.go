@@ -447,3 +447,20 @@ func TestInstallClientProcessKilled(t *testing.T) {
 		t.Errorf("installer ran %d times", n)
 	}
 }
+
+// A server with BBB whose secret bbbfleet does not know yet: the meetings
+// are read with the secret on the server (not saved), and protect it.
+func TestInstallMeetingsSeenWithoutKnownSecret(t *testing.T) {
+	f := testfleet.Start(t, testfleet.Options{N: 1, User: "bbbfleet-test", State: withMeetings(1, 0),
+		Defaults: "  install: {email: bbb-admin@schulen.example.org}\n", Extra: fmt.Sprintf("state_dir: %q\n", t.TempDir())})
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f.Config), "secrets.yaml"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if code != ExitRefused || !strings.Contains(out, "bbb1\tmeetings\tblock\t1 running") {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(filepath.Join(filepath.Dir(f.Config), "secrets.yaml")); string(b) != "{}\n" {
+		t.Errorf("the secret read for the meetings was saved: %q", b)
+	}
+}

@@ -221,6 +221,12 @@ func (o *Operation) planInstall(ctx context.Context, s Server, io InstallOptions
 	if facts.BBBRelease != "" {
 		pl.Release = facts.BBBRelease
 		ms, err := o.meetings(ctx, s)
+		var missing *MissingSecretError
+		if errors.As(err, &missing) {
+			// No secret here yet (a server installed by hand): read it on
+			// the server for this one question, in memory only.
+			ms, err = o.meetingsWithServerSecret(ctx, s)
+		}
 		pl.Meetings = meetingRefs(ms)
 		switch {
 		case err != nil:
@@ -838,4 +844,37 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// meetingsWithServerSecret asks getMeetings with the secret read from the
+// server (bbb-conf --secret, as secret fetch reads it); the secret is
+// neither saved nor shown.
+func (o *Operation) meetingsWithServerSecret(ctx context.Context, s Server) ([]bbb.Meeting, error) {
+	var f *SecretFetch
+	o.call(ctx, func(ctx context.Context) error {
+		f = o.Env.fetchSecret(ctx, s, SecretFetchOptions{NoVerify: true})
+		return nil
+	})
+	if f.Err != nil || f.secret == "" {
+		return nil, fmt.Errorf("no API secret, and none could be read on the server: %w", orErr(f.Err, errors.New("bbb-conf --secret printed none")))
+	}
+	c, err := o.Env.APIUnsigned(s)
+	if err != nil {
+		return nil, err
+	}
+	c.Secret = f.secret
+	var ms []bbb.Meeting
+	err = o.call(ctx, func(ctx context.Context) error {
+		var err error
+		ms, err = c.GetMeetings(ctx)
+		return err
+	})
+	return ms, err
+}
+
+func orErr(err, d error) error {
+	if err != nil {
+		return err
+	}
+	return d
 }
