@@ -464,3 +464,30 @@ func TestInstallMeetingsSeenWithoutKnownSecret(t *testing.T) {
 		t.Errorf("the secret read for the meetings was saved: %q", b)
 	}
 }
+
+// --register over real sshd through a non-root login: the secret goes on
+// stdin through sudo -n docker exec -i, never on a command line.
+func TestInstallRegisterRealSSHD(t *testing.T) {
+	const user = "bbbfleet-test"
+	f := testfleet.Start(t, testfleet.Options{N: 1, User: user, Scalelite: true, State: func(i int, s *sim.State) {
+		s.NewMachine()
+		s.Machine.InstallDelay = 10 * time.Millisecond
+	}, ScaleliteState: func(s *sim.State) { s.Scalelite.Servers = nil },
+		Defaults: "  install: {email: bbb-admin@schulen.example.org}\n", Extra: fmt.Sprintf("state_dir: %q\n", t.TempDir())})
+	out, errOut, code := run(t, f.Config, "install", "bbb1", "--register")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	st := f.State(t, 0)
+	lb, err := f.Scalelite.Sim.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lb.Scalelite.Servers) != 1 || lb.Scalelite.Servers[0].Secret != st.Secret || lb.Scalelite.Servers[0].State != sim.ScaleliteEnabled ||
+		lb.Scalelite.Servers[0].URL != strings.TrimSuffix(f.Hosts[0].APIURL, "/") {
+		t.Errorf("scalelite: %+v", lb.Scalelite.Servers)
+	}
+	if !strings.Contains(out, "register done: added to Scalelite (id ") || strings.Contains(f.Scalelite.SSH.Log(), st.Secret) {
+		t.Errorf("output:\n%s", out)
+	}
+}

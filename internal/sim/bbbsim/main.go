@@ -5,7 +5,7 @@
 // run for real, so a test can prove that an injected command would run.
 //
 //	bbbsim --state DIR
-//	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S]
+//	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S] [--no-bbb]
 //	       [--sudo USER=nopasswd|password]...
 //	bbbsim power --state DIR on|off|status   (the test fleet's power hooks)
 //	bbbsim unit-run --state DIR --unit NAME -- ARGV...   (a systemd-run unit, detached)
@@ -87,6 +87,7 @@ func initState(args []string) int {
 	hostname := fs.String("hostname", "", "host name (default: the name)")
 	release := fs.String("release", "", "BBB release, e.g. 3.0.4")
 	secret := fs.String("secret", "", "API secret")
+	noBBB := fs.Bool("no-bbb", false, "a machine without BBB, for `bbbfleet install`")
 	var sudo kvFlags
 	fs.Var(&sudo, "sudo", "USER=nopasswd|password (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +106,9 @@ func initState(args []string) int {
 	}
 	if *secret != "" {
 		s.Secret = *secret
+	}
+	if *noBBB {
+		s.NewMachine()
 	}
 	for _, kv := range sudo {
 		u, mode, ok := strings.Cut(kv, "=")
