@@ -83,7 +83,9 @@ func runDemo(app *App, o demoOptions) error {
 		// starts ready to use.
 		NoSecrets: !o.serve,
 		// A boot and bbb-conf --start take a moment, as on a real server.
-		StartDelay: 300 * time.Millisecond, BootDelay: 300 * time.Millisecond})
+		StartDelay: 300 * time.Millisecond, BootDelay: 300 * time.Millisecond,
+		// --serve has a server without BBB for `install`.
+		NewServer: o.serve})
 	if err != nil {
 		return fmt.Errorf("starting the simulated fleet: %w", err)
 	}
@@ -305,6 +307,11 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 		[2]string{"bbbfleet stop " + ds + " --drain 5m --power-off", "cordon, warn, wait for the lessons to end, stop, power off"},
 		[2]string{"bbbfleet start " + ds, "power on, start, wait until ready, enable in Scalelite"},
 		[2]string{"bbbfleet servers", "with each server's Scalelite state"})
+	if f.New != nil {
+		try = append(try,
+			[2]string{"bbbfleet install " + f.New.Name + " --preflight-only", "is " + f.New.Name + " (no BBB yet) fit for BBB 3.0?"},
+			[2]string{"bbbfleet install @new", "install BBB on it: live progress, verified, secret saved (about 15 s)"})
+	}
 	width := 0
 	for _, t := range try {
 		width = max(width, len(t[0]))

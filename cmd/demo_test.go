@@ -186,7 +186,7 @@ func TestDemoServe(t *testing.T) {
 			t.Errorf("serve output lacks %q:\n%s", w, o)
 		}
 	}
-	for _, w := range []string{"bbbfleet check", "bbbfleet secret fetch all"} {
+	for _, w := range []string{"bbbfleet check", "bbbfleet secret fetch all", "bbbfleet install @new"} {
 		if !strings.Contains(o, w) {
 			t.Errorf("serve output does not suggest %q:\n%s", w, o)
 		}
@@ -203,14 +203,20 @@ func TestDemoServe(t *testing.T) {
 		}
 		return o.String()
 	}
-	if o := runCmd(0, "load"); !strings.Contains(o, "TOTAL\t6/6 up") {
+	// The six BBB servers are @core and @pool; new1 (@new) has no BBB
+	// yet: install's preflight finds it fit.
+	bbbServers := "@core,@pool"
+	if o := runCmd(0, "load", bbbServers); !strings.Contains(o, "TOTAL\t6/6 up") {
 		t.Errorf("load:\n%s", o)
 	}
 	runCmd(0, "meetings", "@pool")
-	runCmd(1, "exec", "all", "--", "systemctl", "is-active", simfleet.ProblemUnit)
+	runCmd(1, "exec", bbbServers, "--", "systemctl", "is-active", simfleet.ProblemUnit)
 	runCmd(0, "exec", "bbb4", "--", "systemctl", "restart", simfleet.ProblemUnit)
-	runCmd(0, "exec", "all", "--", "systemctl", "is-active", simfleet.ProblemUnit)
-	runCmd(0, "secret", "fetch", "all")
+	runCmd(0, "exec", bbbServers, "--", "systemctl", "is-active", simfleet.ProblemUnit)
+	runCmd(0, "secret", "fetch", bbbServers)
+	if o := runCmd(0, "install", "new1", "--preflight-only"); !strings.Contains(o, "new1\tbbb\tok\tnot installed: fresh install") {
+		t.Errorf("install new1 --preflight-only:\n%s", o)
+	}
 	{
 		var o, e bytes.Buffer
 		code := Run(context.Background(), []string{"check"}, ui.Test(&o, &e))

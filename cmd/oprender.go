@@ -498,6 +498,9 @@ func (app *App) explainOutcomes(outs []*fleet.Outcome) {
 
 func opHint(app *App, o *fleet.Outcome) string {
 	e := o.Err
+	if o.Action == "install" {
+		return installHint(o)
+	}
 	var mr *fleet.MeetingsRunningError
 	var su *fleet.ScaleliteUnsafeError
 	var he *fleet.HookError

@@ -224,6 +224,7 @@ all servers; commands that change servers need explicit targets.`,
 		newMeetingsCmd(app),
 		newSecretCmd(app),
 		newStartCmd(app), newStopCmd(app), newRestartCmd(app),
+		newInstallCmd(app),
 	)
 	installCompletionCmd(root)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

@@ -175,7 +175,7 @@ func (h *Host) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	// After `bbb-conf --stop` nginx answers 502 (reference §1); nginx
 	// stopped on its own (systemctl stop nginx) means nobody answers.
-	if s.Refuse || s.Down(h.opts.Now()) || !s.Stopped && s.unitState("nginx") != UnitActive {
+	if s.Refuse || s.Machine.NoBBB || s.Down(h.opts.Now()) || !s.Stopped && s.unitState("nginx") != UnitActive {
 		resetConn(w)
 		return
 	}
@@ -624,7 +624,7 @@ func (l *refusingListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		s, err := l.h.store.Load()
-		if err == nil && (s.Refuse || s.Down(l.h.opts.Now())) {
+		if err == nil && (s.Refuse || s.Machine.NoBBB || s.Down(l.h.opts.Now())) {
 			if tc, ok := c.(*net.TCPConn); ok {
 				tc.SetLinger(0)
 			}

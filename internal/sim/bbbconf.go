@@ -121,6 +121,10 @@ func cmdBBBConf(c *cmd) int {
 		c.errf("bbb-conf: %v\n", err)
 		return 1
 	}
+	if s.Machine.NoBBB {
+		c.errf("sh: 1: %s: not found\n", c.args[0])
+		return 127
+	}
 	args := c.args[1:]
 	if len(args) == 0 {
 		c.outf("%s", bbbConfUsage(s))
@@ -354,6 +358,12 @@ func cmdSystemctl(c *cmd) int {
 		return 1
 	}
 	verb, units := rest[0], rest[1:]
+	switch verb {
+	case "show":
+		return transientShow(c, rest[1:])
+	case "reset-failed":
+		return resetFailed(c, units)
+	}
 	s, err := c.state()
 	if err != nil {
 		c.errf("systemctl: %v\n", err)

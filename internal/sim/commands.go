@@ -929,6 +929,9 @@ func cmdHead(c *cmd) int {
 }
 
 func cmdTail(c *cmd) int {
+	if isTailFollow(c) {
+		return tailFollow(c)
+	}
 	n, files, ok := headTailArgs(c)
 	if !ok {
 		return 1
@@ -988,6 +991,14 @@ func cmdSh(c *cmd) int {
 	case len(args) == 1 && args[0] == "-c":
 		c.errf("%s: 0: -c requires an argument\n", name)
 		return 2
+	case len(args) >= 2 && args[0] == "-s" && args[1] == "--":
+		// bash -s -- ARGS: the script on stdin, ARGS as $1...
+		script, err := io.ReadAll(io.LimitReader(c.stdin, 1<<20))
+		if err != nil {
+			c.errf("%s: 0: %v\n", name, err)
+			return 2
+		}
+		return c.h.execParams(c.ctx, string(script), args[2:], c.user, strings.NewReader(""), c.stdout, c.stderr)
 	case len(args) == 0 || (len(args) == 1 && args[0] == "-s"):
 		script, err := io.ReadAll(io.LimitReader(c.stdin, 1<<20))
 		if err != nil {

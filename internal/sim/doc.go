@@ -8,7 +8,11 @@
 //     sudo -n, bbb-conf, systemctl, cat of a few files, ls/find of the
 //     recording status directories, df, free, nproc, uptime, date, hostname,
 //     poweroff, and on a Scalelite host `docker exec CONTAINER bin/rake
-//     servers|servers:cordon[ID]|...` (ops.go).
+//     servers|servers:cordon[ID]|...` (ops.go); for installs, a machine
+//     without BBB and its facts (uname, getent, ss, dpkg-query,
+//     /etc/os-release), wget/curl serving bbb-install.sh, the installer
+//     stand-in, systemd-run/setsid running a command detached, systemctl
+//     show and tail -F of its log (install.go).
 //   - [Host.ServeSSH] is an in-process SSH server (golang.org/x/crypto/ssh)
 //     that runs exec requests through [Host.Exec].
 //   - The bbbsim command (internal/sim/bbbsim) is a ForceCommand for real

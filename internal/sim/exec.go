@@ -29,6 +29,9 @@ type Options struct {
 	FallbackToRealExec bool
 	// Now is the simulator's clock (before State.ClockOffset); default time.Now.
 	Now func() time.Time
+	// Detach starts a systemd-run unit's command away from the SSH
+	// session (bbbsim forks itself); nil runs it in a goroutine.
+	Detach func(unit string, argv []string) error
 }
 
 // Host is one simulated BBB server: its state plus the emulation of what it
@@ -189,6 +192,8 @@ func (h *Host) callHandler(ctx context.Context, args []string) ([]string, error)
 			switch {
 			case interp.IsBuiltin(n):
 				out = append(out, n)
+			case h.missing(n):
+				return []string{"false"}, nil
 			case commands[n] != nil:
 				out = append(out, cmdPath(n))
 			default:
@@ -270,6 +275,9 @@ func init() {
 		"bash":      cmdSh,
 		"docker":    cmdDocker,
 		"poweroff":  cmdPoweroff,
+	}
+	for k, f := range installCommands {
+		commands[k] = f
 	}
 }
 
@@ -423,7 +431,8 @@ type vfs map[string]*vnode
 // opposed to the real one, which only FallbackToRealExec mode uses).
 func virtualRoot(p string) bool {
 	for _, r := range []string{"/var/bigbluebutton", "/etc/bigbluebutton", "/proc/loadavg",
-		"/proc/meminfo", "/proc/uptime", "/etc/hostname", "/etc/lsb-release"} {
+		"/proc/meminfo", "/proc/uptime", "/etc/hostname", "/etc/lsb-release",
+		"/etc/os-release", "/proc/net/if_inet6", "/var/log/bbbfleet", "/var/lib/bbbfleet"} {
 		if p == r || strings.HasPrefix(p, r+"/") {
 			return true
 		}
@@ -460,13 +469,16 @@ func (h *Host) vfs(s State) vfs {
 			v.add(p, &vnode{})
 		}
 	}
-	v.add("/etc/bigbluebutton/bigbluebutton-release", &vnode{content: "BIGBLUEBUTTON_RELEASE=" + s.Release + "\n"})
-	v.add("/etc/bigbluebutton/bbb-web.properties", &vnode{content: "#\n# Local properties for bbb-web\n#\n\n" +
-		"bigbluebutton.web.serverURL=https://" + s.Hostname + "\n" +
-		"securitySalt=" + s.Secret + "\n" +
-		"supportedChecksumAlgorithms=" + strings.Join(s.ChecksumAlgorithms, ",") + "\n"})
+	if !s.Machine.NoBBB {
+		v.add("/etc/bigbluebutton/bigbluebutton-release", &vnode{content: "BIGBLUEBUTTON_RELEASE=" + s.Release + "\n"})
+		v.add("/etc/bigbluebutton/bbb-web.properties", &vnode{content: "#\n# Local properties for bbb-web\n#\n\n" +
+			"bigbluebutton.web.serverURL=https://" + s.Hostname + "\n" +
+			"securitySalt=" + s.Secret + "\n" +
+			"supportedChecksumAlgorithms=" + strings.Join(s.ChecksumAlgorithms, ",") + "\n"})
+	}
 	v.add("/etc/hostname", &vnode{content: s.Hostname + "\n"})
-	v.add("/etc/lsb-release", &vnode{content: "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\nDISTRIB_DESCRIPTION=\"Ubuntu 22.04.4 LTS\"\n"})
+	v.add("/etc/lsb-release", &vnode{content: lsbRelease(s.Machine)})
+	h.addMachineFiles(v, s)
 	v.add("/proc/loadavg", &vnode{content: loadavgFile(s)})
 	v.add("/proc/meminfo", &vnode{content: meminfoFile(s)})
 	v.add("/proc/uptime", &vnode{content: uptimeFile(s, h.now(s))})
@@ -509,6 +521,9 @@ func (h *Host) openHandler(ctx context.Context, p string, flag int, perm os.File
 	ap := h.absPath(ctx, p)
 	if ap == "/dev/null" {
 		return nopRWC{}, nil
+	}
+	if installFile(ap) && flag&(os.O_WRONLY|os.O_RDWR) != 0 {
+		return h.openMachineFile(ap, flag)
 	}
 	if virtualRoot(ap) {
 		s, err := h.store.Load()

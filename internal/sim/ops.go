@@ -216,6 +216,9 @@ func cmdDocker(c *cmd) int {
 		return 1
 	}
 	prog := args[1]
+	if (prog == "bin/rails" || prog == "./bin/rails") && len(args) >= 4 && args[2] == "runner" {
+		return c.railsRunner(args[3], stdin)
+	}
 	if prog != "bin/rake" && prog != "./bin/rake" && prog != "rake" {
 		c.outf("OCI runtime exec failed: exec failed: unable to start container process: exec: %q: executable file not found in $PATH: unknown\n", prog)
 		return 126

@@ -199,6 +199,9 @@ type State struct {
 	// Scalelite, when set, makes this host a Scalelite load balancer:
 	// `docker exec CONTAINER bin/rake ...` answers from it.
 	Scalelite *ScaleliteState `json:"scalelite,omitempty"`
+	// Machine is the machine before BBB is installed and the install's
+	// stand-ins (install.go).
+	Machine Machine `json:"machine,omitzero"`
 }
 
 // Sudo rights in State.SudoUsers.

@@ -55,6 +55,11 @@ type Options struct {
 	// BootDelay is how long a server takes from power-on until SSH
 	// answers (default 0).
 	BootDelay time.Duration
+	// NewServer adds a server without BBB, "new1" tagged @new, that
+	// `bbbfleet install` can install (each installer phase takes
+	// InstallDelay, default 2s). It takes no meetings from the model.
+	NewServer    bool
+	InstallDelay time.Duration
 }
 
 // Fleet is a running simulated fleet: servers on 127.0.0.1 answering SSH
@@ -72,6 +77,8 @@ type Fleet struct {
 	Scalelite *Host
 	// ClientSigner is the client key written to Files.Key.
 	ClientSigner ssh.Signer
+	// New is the server without BBB (Options.NewServer), else nil.
+	New *Host
 
 	cancel context.CancelFunc
 	stops  []func()
@@ -215,6 +222,15 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		specs = append(specs, spec)
 		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
 	}
+	if o.NewServer {
+		h, spec, line, err := f.startNew(ctx, o, client.signer.PublicKey())
+		if err != nil {
+			return nil, err
+		}
+		f.New = h
+		specs = append(specs, spec)
+		kh = append(kh, line)
+	}
 	// The Scalelite load balancer in front of the fleet.
 	lb := sim.DefaultState("lb")
 	lb.Hostname = "lb.school.example"
@@ -252,6 +268,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		return nil, fmt.Errorf("simfleet: %w", err)
 	}
 	defaults := "  drain: {poll: 250ms, timeout: 10m}\n" +
+		"  install: {email: bbb-admin@school.example.org}\n" +
 		fmt.Sprintf("  power: {on: [touch, %q], off: [touch, %q], timeout: 30s}\n",
 			filepath.Join(powerDir, "{name}.on"), filepath.Join(powerDir, "{name}.off"))
 	files, err := WriteFiles(dir, specs, FileOptions{Key: keyFile, KnownHostsLines: kh, Extra: extra + Schedules(o.N),
@@ -585,4 +602,44 @@ func (k *key) write(path, comment string) error {
 		return fmt.Errorf("simfleet: key: %w", err)
 	}
 	return nil
+}
+
+// startNew starts the server without BBB.
+func (f *Fleet) startNew(ctx context.Context, o Options, client ssh.PublicKey) (*Host, HostSpec, string, error) {
+	st := sim.DefaultState("new1")
+	st.Hostname = "127.0.0.1"
+	st.NewMachine()
+	st.Machine.InstallDelay = o.InstallDelay
+	if st.Machine.InstallDelay <= 0 {
+		st.Machine.InstallDelay = 2 * time.Second
+	}
+	st.BootTime = o.Now().Add(-2 * time.Hour).Truncate(time.Hour)
+	h := &Host{Name: "new1", Tags: []string{"new"}, Sim: sim.NewHost(sim.NewMemStore(st), sim.Options{Now: o.Now})}
+	hk, err := newKey()
+	if err != nil {
+		return nil, HostSpec{}, "", err
+	}
+	h.HostKey = hk.signer.PublicKey()
+	addr, stop, err := h.Sim.ServeSSH(ctx, "127.0.0.1:0", hk.signer, []ssh.PublicKey{client})
+	if err != nil {
+		return nil, HostSpec{}, "", err
+	}
+	f.stops = append(f.stops, stop)
+	h.SSHAddr = addr
+	_, port, _ := net.SplitHostPort(addr)
+	h.SSHPort, _ = strconv.Atoi(port)
+	url, stopAPI, err := h.Sim.ServeAPI(ctx, "127.0.0.1:0", nil)
+	if err != nil {
+		return nil, HostSpec{}, "", err
+	}
+	f.stops = append(f.stops, stopAPI)
+	h.APIURL = url
+	if err := h.Sim.Update(func(s *sim.State) error {
+		s.ServerURL = strings.TrimSuffix(url, "/bigbluebutton/api/")
+		return nil
+	}); err != nil {
+		return nil, HostSpec{}, "", err
+	}
+	spec := HostSpec{Name: "new1", Host: "127.0.0.1", SSHPort: h.SSHPort, APIURL: url, Tags: h.Tags}
+	return h, spec, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey), nil
 }

@@ -90,11 +90,12 @@ type Drain struct {
 
 // Settings are the per-server settings that may also be set under defaults.
 type Settings struct {
-	SSH      SSHSettings `yaml:"ssh" json:"ssh"`
-	API      APISettings `yaml:"api" json:"api"`
-	Capacity Capacity    `yaml:"capacity" json:"capacity"`
-	Power    Power       `yaml:"power" json:"power"`
-	Drain    Drain       `yaml:"drain" json:"drain"`
+	SSH      SSHSettings     `yaml:"ssh" json:"ssh"`
+	API      APISettings     `yaml:"api" json:"api"`
+	Capacity Capacity        `yaml:"capacity" json:"capacity"`
+	Power    Power           `yaml:"power" json:"power"`
+	Drain    Drain           `yaml:"drain" json:"drain"`
+	Install  InstallSettings `yaml:"install" json:"install"`
 }
 
 // Server is one BBB server of the fleet, with defaults merged in.
@@ -734,6 +735,7 @@ func (v *validator) build(fc *fileConfig) *Config {
 		}
 		v.settings(&s.Settings, "servers", i)
 		s.Settings = merge(s.Settings, cfg.Defaults)
+		v.installServer(&s, i)
 		if s.API.URL == "" {
 			s.API.URL = "https://" + hostForURL(s.Host) + "/bigbluebutton/api/"
 		}
@@ -818,6 +820,7 @@ func (v *validator) settings(s *Settings, path ...any) {
 			v.warnf(at("api", "url"), "api url %q is plain http: signed API calls (whose checksums can be replayed) and their answers cross the network unencrypted; use https://", s.API.URL)
 		}
 	}
+	v.installSettings(&s.Install, at)
 	if s.Capacity.Participants < 0 {
 		v.errf(at("capacity", "participants"), "capacity participants must not be negative")
 	}
@@ -926,6 +929,7 @@ func merge(s, d Settings) Settings {
 	orDefault(&s.Drain.Poll, Duration(DefaultDrainPoll))
 	orDefault(&s.Drain.Message, d.Drain.Message)
 	orDefault(&s.Drain.Message, DefaultDrainMessage)
+	s.Install = mergeInstall(s.Install, d.Install)
 	return s
 }
 

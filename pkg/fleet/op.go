@@ -126,6 +126,10 @@ type Plan struct {
 	// not registered; see Notes).
 	Scalelite *bbb.ScaleliteServer `json:"scalelite,omitempty"`
 	Notes     []string             `json:"notes,omitempty"`
+	// Preflight and Command are install's checks and the command line it
+	// runs on the server.
+	Preflight []PreflightCheck `json:"preflight,omitempty"`
+	Command   string           `json:"command,omitempty"`
 	// Refused, when set, is the refusal decided while planning: nothing
 	// will be changed on this server.
 	Refused *OpError `json:"-"`

@@ -5,9 +5,14 @@
 // run for real, so a test can prove that an injected command would run.
 //
 //	bbbsim --state DIR
-//	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S]
+//	bbbsim init --state DIR --name NAME [--hostname H] [--release R] [--secret S] [--no-bbb]
 //	       [--sudo USER=nopasswd|password]...
 //	bbbsim power --state DIR on|off|status   (the test fleet's power hooks)
+//	bbbsim unit-run --state DIR --unit NAME -- ARGV...   (a systemd-run unit, detached)
+//
+// systemd-run starts its unit's command as `bbbsim unit-run` in a process
+// of its own (a new session, stdio on /dev/null), so it outlives the SSH
+// session that started it, as a real transient unit does.
 //
 // While the simulated machine is off or booting, bbbsim answers nothing and
 // exits 255 (the test harness stops that host's sshd meanwhile).
@@ -36,6 +41,9 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "power" {
 		return power(args[1:])
 	}
+	if len(args) > 0 && args[0] == "unit-run" {
+		return unitRun(args[1:])
+	}
 	fs := flag.NewFlagSet("bbbsim", flag.ContinueOnError)
 	dir := fs.String("state", "", "state directory (holds state.json)")
 	if err := fs.Parse(args); err != nil {
@@ -58,7 +66,7 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	h := sim.NewHost(sim.NewFileStore(*dir), sim.Options{FallbackToRealExec: true})
+	h := sim.NewHost(sim.NewFileStore(*dir), sim.Options{FallbackToRealExec: true, Detach: detacher(*dir)})
 	if h.Down() {
 		// Powered off (the harness stops sshd soon): the connection
 		// closes as a dying machine's would, without output.
@@ -79,6 +87,7 @@ func initState(args []string) int {
 	hostname := fs.String("hostname", "", "host name (default: the name)")
 	release := fs.String("release", "", "BBB release, e.g. 3.0.4")
 	secret := fs.String("secret", "", "API secret")
+	noBBB := fs.Bool("no-bbb", false, "a machine without BBB, for `bbbfleet install`")
 	var sudo kvFlags
 	fs.Var(&sudo, "sudo", "USER=nopasswd|password (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +106,9 @@ func initState(args []string) int {
 	}
 	if *secret != "" {
 		s.Secret = *secret
+	}
+	if *noBBB {
+		s.NewMachine()
 	}
 	for _, kv := range sudo {
 		u, mode, ok := strings.Cut(kv, "=")
@@ -153,4 +165,43 @@ func power(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// detacher starts `bbbsim unit-run` for a systemd-run unit, in a new
+// session, not waited for.
+func detacher(dir string) func(unit string, argv []string) error {
+	return func(unit string, argv []string) error {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer devnull.Close()
+		args := append([]string{self, "unit-run", "--state", dir, "--unit", unit, "--"}, argv...)
+		p, err := os.StartProcess(self, args, &os.ProcAttr{
+			Files: []*os.File{devnull, devnull, devnull},
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
+		if err != nil {
+			return err
+		}
+		return p.Release()
+	}
+}
+
+// unitRun is the detached process of a systemd-run unit.
+func unitRun(args []string) int {
+	fs := flag.NewFlagSet("bbbsim unit-run", flag.ContinueOnError)
+	dir := fs.String("state", "", "state directory")
+	unit := fs.String("unit", "", "unit name")
+	if err := fs.Parse(args); err != nil || *dir == "" || *unit == "" || fs.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: bbbsim unit-run --state DIR --unit NAME -- ARGV...")
+		return 2
+	}
+	signal.Ignore(syscall.SIGHUP)
+	h := sim.NewHost(sim.NewFileStore(*dir), sim.Options{FallbackToRealExec: true, Detach: detacher(*dir)})
+	return h.RunUnit(context.Background(), *unit, fs.Args())
 }
