@@ -42,12 +42,13 @@ happens twice (02:30 on the fall-back day) fires once, the first time.`
 func newScheduleCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "schedule",
-		Short: "Cron schedules for the fleet: list the rules, plan a day, install cron or systemd entries",
+		Short: "Cron schedules for the fleet: list the rules, plan a day, apply them, run the daemon, install cron or systemd entries",
 		Long:  scheduleHelp,
 		Args:  cobra.ArbitraryArgs,
 		RunE:  groupRunE,
 	}
 	c.AddCommand(newScheduleListCmd(app), newSchedulePlanCmd(app), newScheduleInstallCmd(app))
+	c.AddCommand(newScheduleApplyCmd(app), newScheduleRunCmd(app))
 	return c
 }
 
