@@ -260,7 +260,7 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 				return fmt.Errorf("preparing the simulated fleet: %w", err)
 			}
 		}
-				// The tour's commands read no input (exec would send on whatever
+		// The tour's commands read no input (exec would send on whatever
 		// stdin holds, and wait for it to end).
 		sub := &ui.IO{In: strings.NewReader(""), Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color}
 		start := time.Now()

@@ -393,7 +393,7 @@ func (app *App) renderApplyDryRun(r applyRun, run *fleet.ScheduleRun) (int, erro
 		switch {
 		case ss.Change.Failed:
 			why = ss.Change.Reason
-			if ss.Observed.Detail != "" {
+			if ss.Observed.Detail != "" && ss.Observed.State != schedule.ObservedUp {
 				why += ": " + ss.Observed.Detail
 			}
 		case ss.Note != "":

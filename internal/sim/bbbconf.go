@@ -406,7 +406,7 @@ func cmdSystemctl(c *cmd) int {
 		}
 		at := s.BBBStartedAt
 		if at.IsZero() || at.Before(s.BootTime) {
-			at = s.BootTime
+			at = s.BootTime.Add(10 * time.Second) // started at boot
 		}
 		c.outf("ActiveEnterTimestampMonotonic=%d\n", at.Sub(s.BootTime).Microseconds())
 		return 0

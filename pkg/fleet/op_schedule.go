@@ -267,7 +267,7 @@ func (ss *ScheduleServer) StaticOutcome() *Outcome {
 	action := string(ss.Desired.Action)
 	if ss.Change.Failed {
 		msg := ss.Change.Reason
-		if ss.Observed.Detail != "" {
+		if ss.Observed.Detail != "" && ss.Observed.State != schedule.ObservedUp {
 			msg += ": " + ss.Observed.Detail
 		}
 		return &Outcome{Server: ss.Server.Name, Action: action, Result: ResultFailed, Message: msg, State: "untouched",
