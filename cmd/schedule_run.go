@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -220,6 +221,9 @@ func runScheduleDaemon(app *App, args []string, o runOptions) error {
 			case code != ExitOK:
 				log.printf("warn", "apply ended with exit status %d (%s)", code, exitWords(code))
 			}
+			// Nothing of the apply is kept: give its memory back to the
+			// system before the daemon sleeps for minutes.
+			debug.FreeOSMemory()
 		},
 	})
 	log.printf("info", "schedule run: stopping (signal); bye")
