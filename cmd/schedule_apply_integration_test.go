@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -229,9 +230,24 @@ func TestScheduleApplyMissedFiring(t *testing.T) {
 		t.Fatalf("21:00: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// The machine is off until 05:00: the 22:00 firing was missed.
-	out, errOut, code = run(t, f.Config, "schedule", "apply", "--at", "2026-12-08 05:00")
+	out, errOut, code = run(t, f.Config, "-o", "json", "schedule", "apply", "--at", "2026-12-08 05:00")
 	if code != 0 {
 		t.Fatalf("05:00: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// JSON lines: events, a result per decided server, the summary.
+	types := map[string]int{}
+	var last map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		types[m["type"].(string)]++
+		last = m
+	}
+	if types["event"] == 0 || types["result"] != 2 || types["summary"] != 1 || last["type"] != "summary" ||
+		last["changed"] != 2.0 || fmt.Sprint(last["untouched"]) != "[bbb3]" {
+		t.Errorf("JSON lines %v, last %v\n%s", types, last, out)
 	}
 	for i := 0; i < 2; i++ {
 		if st := f.State(t, i); !st.Stopped || st.Power.Off {
