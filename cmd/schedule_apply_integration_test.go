@@ -17,6 +17,7 @@ import (
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 	"github.com/bbbfleet/bbbfleet/internal/testfleet"
 	"github.com/bbbfleet/bbbfleet/internal/ui"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
 // The schedule of the apply tests, in UTC: bbb1 and bbb2 (@pool) are
@@ -486,5 +487,47 @@ func TestScheduleRunDaemon(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339, strings.Fields(l)[0]); err != nil && !strings.HasPrefix(l, "  ") {
 			t.Errorf("log line without a timestamp: %q", l)
 		}
+	}
+}
+
+// TestScheduleRunJSON: with -o json every line the daemon writes is a JSON
+// object: its own log lines, apply's events, results and summaries.
+func TestScheduleRunJSON(t *testing.T) {
+	stateDir := t.TempDir()
+	f := testfleet.Start(t, testfleet.Options{N: 2, SSHTimeout: "2s", APITimeout: "2s",
+		Extra: fmt.Sprintf("state_dir: %q\n", stateDir) + everyMinute})
+	t.Setenv("BBBFLEET_SSH_CONFIG", "none")
+	t.Setenv("SSH_AUTH_SOCK", "")
+	out, errOut := &syncBuf{}, &syncBuf{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"-c", f.Config, "-o", "json", "schedule", "run", "--reapply", "200ms"}, ui.Test(out, errOut))
+	}()
+	if !sshtest.Poll(20*time.Second, func() bool { return strings.Count(out.String(), `"type":"summary"`) >= 2 }) {
+		t.Fatalf("no two applies\n%s\n%s", out, errOut)
+	}
+	// Between applies the daemon does not hold the fleet lock: a manual
+	// run gets it.
+	lock, err := fleet.AcquireLock(context.Background(), filepath.Join(stateDir, "lock"), "bbbfleet stop bbb2", 5*time.Second)
+	if err != nil {
+		t.Fatalf("the lock is held between applies: %v", err)
+	}
+	lock.Release()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	types := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		types[fmt.Sprint(m["type"])]++
+	}
+	if types["log"] == 0 || types["event"] == 0 || types["result"] < 2 || types["summary"] < 2 {
+		t.Errorf("line types %v\n%s", types, out)
 	}
 }
