@@ -305,9 +305,10 @@ func newSchedulePlanCmd(app *App) *cobra.Command {
   - each server's desired state at T (now, --at, or --from) and why: the
     rule and firing that decide it, the holiday firings skipped since, a
     rule that lost at the same minute;
-  - what apply would change now: each targeted server is read (SSH login
-    and the API root call, in parallel, bounded by --timeout) and compared
-    with its desired state. --offline skips reading the servers.
+  - what apply would change now: each targeted server is read (the API
+    root call, and an SSH login when the API does not answer at once; in
+    parallel, bounded by --timeout) and compared with its desired state.
+    --offline skips reading the servers.
 
 A server that does not answer is reported as unreachable (exit 1), unless
 its rule powers it off and it should be off; one whose API answers wrongly

@@ -531,3 +531,32 @@ func TestScheduleRunJSON(t *testing.T) {
 		t.Errorf("line types %v\n%s", types, out)
 	}
 }
+
+// TestScheduleApplyPowersOffStopped: at night a pool server whose BBB is
+// stopped but whose machine runs is powered off (power: true), without a
+// stop; the power.off hook runs once.
+func TestScheduleApplyPowersOffStopped(t *testing.T) {
+	f, stateDir, marker := applyFleet(t, "", applySchedule("5s", true), func(i int, s *sim.State) {
+		if i == 1 {
+			s.PowerOff()
+		}
+	})
+	stopBBB(t, f, 0)
+	out, errOut, code := run(t, f.Config, "schedule", "apply", "--at", atNight)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !f.State(t, 0).Power.Off {
+		t.Error("bbb1 not powered off")
+	}
+	if b, _ := os.ReadFile(marker); string(b) != "bbb1 off\n" {
+		t.Errorf("power hooks called: %q, want bbb1 off once", b)
+	}
+	recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+	if stepIndex(recs, "bbb1", "power-off", "done") < 0 || stepIndex(recs, "bbb1", "stop", "done") >= 0 {
+		t.Errorf("audit: %+v", recs)
+	}
+	if !strings.Contains(out, "bbb2\tunchanged\t") {
+		t.Errorf("bbb2 (off already) not unchanged:\n%s", out)
+	}
+}
