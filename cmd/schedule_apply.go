@@ -318,7 +318,13 @@ func (app *App) logOutcomes(format string, sum applySummary, run *fleet.Schedule
 	for _, o := range outs {
 		msg := o.Message
 		if o.Err != nil {
-			msg = o.Err.Error()
+			msg = o.Err.Err.Error()
+			if o.Err.Step != "" {
+				msg = o.Err.Step + ": " + msg
+			}
+			if o.Err.State != "" && o.Err.State != "untouched" {
+				msg += "; left: " + o.Err.State
+			}
 		}
 		fmt.Fprintf(app.IO.Out, "%s %s %s: %s\n", ts, o.Server, o.Result, ui.Clean(msg))
 	}
