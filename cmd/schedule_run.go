@@ -198,7 +198,11 @@ func runScheduleDaemon(app *App, args []string, o runOptions) error {
 		Idle: func(next time.Time, why schedule.Wake, f *schedule.Firing) {
 			zone := current().cfg.Zone()
 			if f != nil {
-				log.printf("info", "next: %s, rule `%s` (%s) fires", fmtTime(next, zone), f.Rule.Name, f.Rule.Action)
+				note := ""
+				if f.Skipped {
+					note = " (skipped: holiday " + f.Holiday.String() + "; an apply all the same)"
+				}
+				log.printf("info", "next: %s, rule `%s` (%s) fires%s", fmtTime(next, zone), f.Rule.Name, f.Rule.Action, note)
 				return
 			}
 			log.printf("info", "next: %s, re-apply", fmtTime(next, zone))
