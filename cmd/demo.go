@@ -180,6 +180,9 @@ func demoSteps(app *App, f *simfleet.Fleet) []demoStep {
 		why: fmt.Sprintf("And back in the morning: power %s on, wait for SSH, wait until every unit is up and the API accepts the secret, "+
 			"enable it in Scalelite.", name),
 		args: []string{"start", name}, ok: []int{ExitOK},
+	}, demoStep{
+		why:  "schedule apply brings each server the schedule targets into its desired state; at this hour every one is, so nothing would change (--dry-run changes nothing anyway).",
+		args: []string{"schedule", "apply", "--dry-run", "--at", f.SimNow().Format("2006-01-02 15:04")}, ok: []int{ExitOK},
 	})
 	return steps
 }
@@ -306,7 +309,9 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 		[2]string{"bbbfleet stop " + ds + " --dry-run", "what a stop would do: steps, meetings"},
 		[2]string{"bbbfleet stop " + ds + " --drain 5m --power-off", "cordon, warn, wait for the lessons to end, stop, power off"},
 		[2]string{"bbbfleet start " + ds, "power on, start, wait until ready, enable in Scalelite"},
-		[2]string{"bbbfleet servers", "with each server's Scalelite state"})
+		[2]string{"bbbfleet servers", "with each server's Scalelite state"},
+		[2]string{fmt.Sprintf("bbbfleet schedule apply --dry-run --at %q", f.SimNow().Format("2006-01-02 23:00")), "what the schedule's night shutdown would do to each server"},
+		[2]string{fmt.Sprintf("bbbfleet schedule apply --at %q", f.SimNow().Format("2006-01-02 23:00")), "apply it: drain the pool (the lessons end), stop; run it twice"})
 	if f.New != nil {
 		try = append(try,
 			[2]string{"bbbfleet install " + f.New.Name + " --preflight-only", "is " + f.New.Name + " (no BBB yet) fit for BBB 3.0?"},

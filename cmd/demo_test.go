@@ -217,6 +217,20 @@ func TestDemoServe(t *testing.T) {
 	if o := runCmd(0, "install", "new1", "--preflight-only"); !strings.Contains(o, "new1\tbbb\tok\tnot installed: fresh install") {
 		t.Errorf("install new1 --preflight-only:\n%s", o)
 	}
+	// The schedule: at the simulated hour every pool server is up, as the
+	// warm-up wants: apply changes nothing.
+	simAt := ""
+	if i := strings.Index(o, "schedule apply --at \""); i >= 0 {
+		simAt, _, _ = strings.Cut(o[i+len("schedule apply --at \""):], "\"")
+	}
+	if simAt == "" {
+		t.Errorf("serve output does not suggest schedule apply:\n%s", o)
+	} else {
+		day, _, _ := strings.Cut(simAt, " ")
+		if a := runCmd(0, "schedule", "apply", "--at", day+" 10:00"); !strings.Contains(a, "unchanged") {
+			t.Errorf("schedule apply at %s 10:00:\n%s", day, a)
+		}
+	}
 	{
 		var o, e bytes.Buffer
 		code := Run(context.Background(), []string{"check"}, ui.Test(&o, &e))

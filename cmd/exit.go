@@ -24,20 +24,24 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
   0    ok: every selected server did what was asked
   1    at least one server failed (its error is shown with the others' results)
   2    usage or configuration error: bad flag, unknown target, invalid config
-       (for start, stop and restart also: the audit log cannot be written;
-       nothing was changed)
+       (for start, stop, restart and schedule apply also: the audit log
+       cannot be written; nothing was changed)
   3    refused for safety: stop or restart with meetings running or
        recordings processing and no --drain/--force, a drain whose
        deadline passed (the server stays up and cordoned), Scalelite
-       configured but unreachable; init would overwrite a config
-  4    another changing run (start, stop, restart) holds the fleet lock;
+       configured but unreachable (also when schedule apply stops a
+       server); init would overwrite a config
+  4    another changing run (start, stop, restart, schedule apply) holds
+       the fleet lock;
        the message names it (pid, command, since); --wait-lock D waits
   130  interrupted (Ctrl-C); remote commands were cancelled (start, stop
        and restart let a running bbb-conf or power hook finish), nothing
        further was done, and each server's state and undo are printed.
-       load --watch and demo --serve run until Ctrl-C and then exit 0.
+       load --watch and demo --serve run until Ctrl-C and then exit 0;
+       schedule run exits 0 on SIGTERM or SIGINT.
 
-When servers end differently, start, stop and restart exit with the most
+When servers end differently, start, stop, restart and schedule apply
+exit with the most
 pressing code: 130 before 1 before 3.
 
 bbbfleet check follows the monitoring-plugin convention instead, in every

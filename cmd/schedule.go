@@ -42,12 +42,13 @@ happens twice (02:30 on the fall-back day) fires once, the first time.`
 func newScheduleCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "schedule",
-		Short: "Cron schedules for the fleet: list the rules, plan a day, install cron or systemd entries",
+		Short: "Cron schedules for the fleet: list the rules, plan a day, apply them, run the daemon, install cron or systemd entries",
 		Long:  scheduleHelp,
 		Args:  cobra.ArbitraryArgs,
 		RunE:  groupRunE,
 	}
 	c.AddCommand(newScheduleListCmd(app), newSchedulePlanCmd(app), newScheduleInstallCmd(app))
+	c.AddCommand(newScheduleApplyCmd(app), newScheduleRunCmd(app))
 	return c
 }
 
@@ -304,9 +305,10 @@ func newSchedulePlanCmd(app *App) *cobra.Command {
   - each server's desired state at T (now, --at, or --from) and why: the
     rule and firing that decide it, the holiday firings skipped since, a
     rule that lost at the same minute;
-  - what apply would change now: each targeted server is read (SSH login
-    and the API root call, in parallel, bounded by --timeout) and compared
-    with its desired state. --offline skips reading the servers.
+  - what apply would change now: each targeted server is read (the API
+    root call, and an SSH login when the API does not answer at once; in
+    parallel, bounded by --timeout) and compared with its desired state.
+    --offline skips reading the servers.
 
 A server that does not answer is reported as unreachable (exit 1), unless
 its rule powers it off and it should be off; one whose API answers wrongly

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bbbfleet/bbbfleet/internal/simfleet"
 	"github.com/bbbfleet/bbbfleet/internal/ui"
 )
 
@@ -59,4 +61,50 @@ func BenchmarkSchedulePlanYear(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkScheduleApplyNoop runs `schedule apply` on a fleet that is in
+// its desired state (the pool up on a school-day morning, as the warm-up
+// wants) and `load` on the same fleet, in-process over the SSH and API
+// stand-ins of simfleet, and reports apply's wall time as a ratio to
+// load's. apply makes one read-only round (an SSH login and the API root
+// call per targeted server) and changes nothing.
+//
+//	go test ./cmd -run '^$' -bench BenchmarkScheduleApplyNoop -benchtime 20x
+func BenchmarkScheduleApplyNoop(b *testing.B) {
+	for _, n := range []int{6, 20, 50} {
+		b.Run(fmt.Sprintf("%dservers", n), func(b *testing.B) {
+			b.Setenv("BBBFLEET_SSH_CONFIG", "none")
+			f, err := simfleet.Start(context.Background(), simfleet.Options{N: n, NoLoad: true, NoProblem: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			at := nextWeekday(time.Now(), time.Tuesday).Format("2006-01-02") + " 10:00"
+			out, _ := benchRun(b, f.Config, "schedule", "apply", "--at", at, "-o", "json")
+			if !strings.Contains(out, `"changed":0`) || strings.Contains(out, `"type":"event"`) {
+				b.Fatalf("the fleet is not in its desired state:\n%s", out)
+			}
+			benchRun(b, f.Config, "load", "-o", "json")
+			var apply, load time.Duration
+			b.ResetTimer()
+			for range b.N {
+				_, d := benchRun(b, f.Config, "schedule", "apply", "--at", at, "-o", "json")
+				apply += d
+				_, d = benchRun(b, f.Config, "load", "-o", "json")
+				load += d
+			}
+			nb := float64(b.N)
+			b.ReportMetric(float64(apply.Microseconds())/nb/1000, "ms-apply")
+			b.ReportMetric(float64(load.Microseconds())/nb/1000, "ms-load")
+			b.ReportMetric(float64(apply)/float64(load), "ratio")
+		})
+	}
+}
+
+func nextWeekday(t time.Time, d time.Weekday) time.Time {
+	for t.Weekday() != d {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t
 }

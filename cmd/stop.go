@@ -48,7 +48,9 @@ recording processing pending.
 
 --power-off then runs the server's power.off hook on this machine ({name}
 and {host} expanded, bounded by power.timeout), or sudo poweroff over SSH
-without one, and waits until SSH no longer answers.
+without one, and waits until SSH no longer answers. A server that answers
+neither SSH nor the API and has a power.off hook is taken as off already
+(unchanged, no hook run).
 
 Every step is appended to the audit log; one changing run holds the fleet
 lock at a time (exit 4, or --wait-lock). --dry-run shows each server's

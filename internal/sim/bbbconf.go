@@ -255,6 +255,9 @@ func (c *cmd) startOutput(s State) {
 func (c *cmd) setBBB(start bool) int {
 	err := c.h.store.Update(func(s *State) error {
 		s.setTarget(start)
+		if start {
+			s.BBBStartedAt = c.h.opts.Now().Add(s.StartDelay)
+		}
 		if start && s.StartDelay > 0 {
 			for u := range s.Units {
 				if !notInTarget[u] {
@@ -402,6 +405,21 @@ func cmdSystemctl(c *cmd) int {
 			c.outf("● %s.service\n     Loaded: loaded (/lib/systemd/system/%s.service; enabled; vendor preset: enabled)\n     Active: %s (%s)\n", name, name, us, sub)
 		}
 		return st
+	case "show":
+		// only `show -p ActiveEnterTimestampMonotonic UNIT`
+		if len(units) != 3 || units[0] != "-p" || units[1] != "ActiveEnterTimestampMonotonic" {
+			if c.fallback() {
+				return notHandled
+			}
+			c.errf("systemctl show: only -p ActiveEnterTimestampMonotonic UNIT is simulated\n")
+			return 1
+		}
+		at := s.BBBStartedAt
+		if at.IsZero() || at.Before(s.BootTime) {
+			at = s.BootTime.Add(10 * time.Second) // started at boot
+		}
+		c.outf("ActiveEnterTimestampMonotonic=%d\n", at.Sub(s.BootTime).Microseconds())
+		return 0
 	case "start", "stop", "restart", "reload", "try-restart", "reload-or-restart":
 		if len(units) == 0 {
 			c.errf("Too few arguments.\n")
@@ -445,6 +463,9 @@ func cmdSystemctl(c *cmd) int {
 						st.setAllUnits(UnitActive)
 					} else {
 						st.Units[name] = UnitActive
+					}
+					if name == "bigbluebutton.target" || name == "bbb-web" {
+						st.BBBStartedAt = c.h.opts.Now()
 					}
 				}
 			}

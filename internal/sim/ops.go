@@ -44,6 +44,7 @@ func (s *State) PowerOn(now time.Time) {
 	s.Power.Off = false
 	s.Power.BootUntil = now.Add(s.Power.BootDelay)
 	s.BootTime = s.Power.BootUntil
+	s.BBBStartedAt = s.Power.BootUntil.Add(s.StartDelay)
 	s.setAllUnits(UnitActive)
 	s.Stopped = false
 	if s.StartDelay > 0 {

@@ -182,6 +182,9 @@ type State struct {
 	StopDelay time.Duration `json:"stopDelay,omitempty"`
 	// UnitsActiveAt is when activating units become active.
 	UnitsActiveAt time.Time `json:"unitsActiveAt,omitzero"`
+	// BBBStartedAt is when bbb-web last became active (zero: at boot), for
+	// `systemctl show -p ActiveEnterTimestampMonotonic`.
+	BBBStartedAt time.Time `json:"bbbStartedAt,omitzero"`
 	// EndDelay is how long after an `end` request the meeting disappears
 	// (bbb-web ends meetings asynchronously, reference §5).
 	EndDelay time.Duration `json:"endDelay,omitempty"`

@@ -87,6 +87,10 @@ func ApplySchedule(results []*ServerCheck, sched *schedule.Schedule, now time.Ti
 	}
 }
 
+// observeSSHDelay is how long Observe waits for the API before it logs in
+// over SSH as well.
+const observeSSHDelay = 250 * time.Millisecond
+
 // Observation is what one server reports about BBB, read without changing
 // anything.
 type Observation struct {
@@ -98,13 +102,17 @@ type Observation struct {
 
 // Observe reads, in parallel and bounded by the run's timeout, whether BBB
 // is up on each server: the API root call (as check's api check makes it)
-// and an SSH login (the run's connection, reused by later work).
+// and, when the API fails or is slow to answer, an SSH login (the run's
+// connection, reused by later work) to tell a stopped BBB from a machine
+// that does not answer. A server whose API answers costs no SSH login.
 func (e *Env) Observe(ctx context.Context, servers []Server) []Observation {
 	res := Run(ctx, servers, e.Opts, func(ctx context.Context, s Server) (Observation, error) {
 		var apiErr, sshErr error
 		apiMsg := ""
 		var wg sync.WaitGroup
+		apiDone := make(chan struct{})
 		wg.Go(func() {
+			defer close(apiDone)
 			c, err := e.APIUnsigned(s)
 			if err == nil {
 				var info *bbb.RootInfo
@@ -117,7 +125,24 @@ func (e *Env) Observe(ctx context.Context, servers []Server) []Observation {
 			}
 			apiErr = err
 		})
-		wg.Go(func() { _, sshErr = e.SSH(ctx, s) })
+		// SSH only tells down from unreachable when the API does not
+		// answer: it is asked when the API failed, or has not answered
+		// within observeSSHDelay (so a machine that is off costs one
+		// timeout, not two in a row).
+		t := time.NewTimer(observeSSHDelay)
+		select {
+		case <-apiDone:
+		case <-t.C:
+		}
+		t.Stop()
+		select {
+		case <-apiDone:
+			if apiErr != nil && LoadState(apiErr) != StateError {
+				_, sshErr = e.SSH(ctx, s)
+			}
+		default:
+			wg.Go(func() { _, sshErr = e.SSH(ctx, s) })
+		}
 		wg.Wait()
 		o := Classify(apiErr, sshErr, s.Name)
 		o.Server = s

@@ -241,6 +241,11 @@ func (e *Env) Close() {
 	if e.jumps != nil {
 		e.jumps.Close() // after the servers' connections that run through it
 	}
+	// The API's kept-alive connections go with the run (the schedule
+	// daemon makes a new Env per apply).
+	for _, hc := range e.https {
+		hc.CloseIdleConnections()
+	}
 }
 
 // jumpPool shares one connection per jump host among the run's servers:

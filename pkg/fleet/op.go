@@ -138,6 +138,8 @@ type Plan struct {
 
 	probe *probe
 	opts  planOpts
+	// offAlready: a stop --power-off found the machine not answering.
+	offAlready bool
 }
 
 // Runs reports whether any step will run.
@@ -317,6 +319,8 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return st, "bbbfleet start " + name
 	case r.poweredOff:
 		return "powered off", "bbbfleet start " + name
+	case r.plan.offAlready:
+		return "powered off (did not answer)", ""
 	case r.stopped:
 		st := "BBB stopped"
 		if r.cordoned {
@@ -489,6 +493,9 @@ func (o *Operation) applyOne(ctx context.Context, p *Plan) *Outcome {
 	} else {
 		oc.Result = ResultUnchanged
 		oc.Message = unchangedMessage(o.Action)
+		if p.offAlready {
+			oc.Message = unchangedMessage("stop-off")
+		}
 	}
 	return finish()
 }
@@ -517,6 +524,8 @@ func unchangedMessage(action string) string {
 	switch action {
 	case "stop":
 		return "already stopped: nothing done"
+	case "stop-off":
+		return "powered off already (SSH and the API do not answer): nothing done"
 	case "start":
 		return "already running and enabled: nothing done"
 	}

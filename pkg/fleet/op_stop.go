@@ -221,6 +221,21 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 		}
 	}
 	if po.doStop {
+		if p.sshErr != nil && po.power && po.stop.PowerOff && len(s.Power.Off) > 0 && !po.doStart &&
+			sshUnreachable(p.sshErr) && p.apiErr != nil {
+			// Neither SSH nor the API answers and the machine has a power
+			// hook: it is off already, which is what was asked.
+			o.stopSteps(pl, slUsable, true)
+			why := "SSH and the API do not answer: powered off already"
+			for _, st := range pl.Steps {
+				if st.Skip == "" || st.Name == StepPowerOff {
+					st.Skip = why
+				}
+			}
+			pl.offAlready = true
+			pl.Notes = append(pl.Notes, fmt.Sprintf("%s (ssh: %v)", why, firstLine(trimPrefixErr(p.sshErr, s.Name, "ssh").Error())))
+			return pl
+		}
 		if p.sshErr != nil {
 			return fail(KindFailed, fmt.Errorf("not reachable over SSH: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
 		}
