@@ -191,17 +191,16 @@ type Config struct {
 	// Schedule is the schedules with their targets resolved and the
 	// holidays (nil when the config has no schedules).
 	Schedule *schedule.Schedule `json:"-"`
-	// Warnings are problems that do not stop the config from loading
-	// (e.g. a plain http API URL); `config validate` shows them.
-	Warnings ConfigErrors `json:"-"`
+	// Notices are what `config validate` points out in a config that
+	// loads: warnings (e.g. a plain http API URL) and notes (e.g. an
+	// api.url without api/, read as the API below it), in line order of
+	// their checks.
+	Notices ConfigNotices `json:"-"`
 	// AuditLog and StateDir are the config's audit_log and state_dir
 	// (resolved against the config's directory); empty means the default
 	// (see StateDir, AuditLogPath).
 	AuditLog string `json:"audit_log,omitempty"`
 	StateDir string `json:"state_dir,omitempty"`
-	// Notes are what config validate points out in a valid config (e.g.
-	// an api.url without api/, read as the API below it).
-	Notes ConfigErrors `json:"-"`
 }
 
 // Built-in defaults, applied after the config's own defaults.
@@ -245,6 +244,45 @@ func (es ConfigErrors) Error() string {
 		b.WriteString(e.Error())
 	}
 	return b.String()
+}
+
+// Severity says how much a ConfigNotice matters.
+type Severity int
+
+const (
+	// SeverityWarning is a risk the config takes (e.g. plain http).
+	SeverityWarning Severity = iota
+	// SeverityNote is something the config should say otherwise, which
+	// bbbfleet understands anyway.
+	SeverityNote
+)
+
+func (s Severity) String() string {
+	if s == SeverityNote {
+		return "note"
+	}
+	return "warning"
+}
+
+// ConfigNotice is a warning or a note about a config that loads: where
+// (File, Line) and what (Msg), as a ConfigError, with its severity.
+type ConfigNotice struct {
+	Severity Severity
+	ConfigError
+}
+
+// ConfigNotices is every notice about one config file.
+type ConfigNotices []*ConfigNotice
+
+// Of returns the notices of one severity, in order.
+func (ns ConfigNotices) Of(sev Severity) ConfigNotices {
+	var out ConfigNotices
+	for _, n := range ns {
+		if n.Severity == sev {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // NotFoundError says no config file was found and where it was looked for.
@@ -424,8 +462,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if errs := mergeErrors(decodeErrs, v.errs); len(errs) > 0 {
 		return nil, errs
 	}
-	cfg.Warnings = v.warns
-	cfg.Notes = v.notes
+	cfg.Notices = v.notices
 	return cfg, nil
 }
 
@@ -588,21 +625,17 @@ func friendlyYAML(m string) string {
 }
 
 type validator struct {
-	file  string
-	root  *yaml.Node
-	errs  ConfigErrors
-	warns ConfigErrors
-	notes ConfigErrors
+	file    string
+	root    *yaml.Node
+	errs    ConfigErrors
+	notices ConfigNotices
 }
 
-func (v *validator) warnf(line int, format string, args ...any) {
-	v.warns = append(v.warns, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
-}
-
-// notef records a note: something the config should say otherwise, which
-// bbbfleet understands anyway (config validate prints it).
-func (v *validator) notef(line int, format string, args ...any) {
-	v.notes = append(v.notes, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+// notice records something config validate points out in a config that
+// loads anyway: a warning (a risk) or a note (something the config should
+// say otherwise, which bbbfleet understands anyway).
+func (v *validator) notice(sev Severity, line int, format string, args ...any) {
+	v.notices = append(v.notices, &ConfigNotice{Severity: sev, ConfigError: ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)}})
 }
 
 func (v *validator) errf(line int, format string, args ...any) {
@@ -808,14 +841,14 @@ func (v *validator) settings(s *Settings, path ...any) {
 			// is always below it, so the URL is read as its API and
 			// config validate says to append api/.
 			fixed := strings.TrimRight(s.API.URL, "/") + "/api/"
-			v.notef(at("api", "url"), "api url %q is the BigBlueButton URL that bbb-conf --secret prints; bbbfleet calls its API at %q: append api/",
+			v.notice(SeverityNote, at("api", "url"), "api url %q is the BigBlueButton URL that bbb-conf --secret prints; bbbfleet calls its API at %q: append api/",
 				s.API.URL, fixed)
 			s.API.URL = fixed
 		} else if !strings.HasSuffix(s.API.URL, "/") {
 			s.API.URL += "/"
 		}
 		if strings.HasPrefix(s.API.URL, "http://") {
-			v.warnf(at("api", "url"), "api url %q is plain http: signed API calls (whose checksums can be replayed) and their answers cross the network unencrypted; use https://", s.API.URL)
+			v.notice(SeverityWarning, at("api", "url"), "api url %q is plain http: signed API calls (whose checksums can be replayed) and their answers cross the network unencrypted; use https://", s.API.URL)
 		}
 	}
 	if s.Capacity.Participants < 0 {
