@@ -29,6 +29,19 @@ func prefix(server string) string {
 	return server + ": "
 }
 
+// NoSecretError is a signed call asked of a client without a secret.
+type NoSecretError struct{ Server string }
+
+func (e *NoSecretError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *NoSecretError) Detail() string {
+	if e.Server == "" {
+		return "no API secret configured"
+	}
+	return fmt.Sprintf("no API secret configured: run \"bbbfleet secret fetch %s\"", e.Server)
+}
+
 // ErrorDetail is one <error> of the multi-error form
 // <errors><error><key/><message/></error></errors>.
 type ErrorDetail struct {
