@@ -323,7 +323,7 @@ func (o *Operation) rake(ctx context.Context, argv []string) (string, error) {
 			}
 			out = strings.Join(keep, "\n")
 		}
-		return "", &ScaleliteError{Host: host.Host, Err: trimPrefixErr(err, host.Name), Out: out}
+		return "", &ScaleliteError{Host: host.Host, Err: withoutServer(err), Out: out}
 	}
 	return string(res.Stdout), nil
 }

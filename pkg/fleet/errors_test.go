@@ -1,0 +1,78 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
+	"github.com/bbbfleet/bbbfleet/pkg/ssh"
+)
+
+// A per-server failure is a value: the server is named once, in front;
+// Detail is the message without it; the typed cause stays matchable.
+func TestServerErrorNamesTheServerOnce(t *testing.T) {
+	xe := &ssh.ExitError{Name: "bbb1", Status: 2, Stderr: "no space left\n"}
+	cases := []struct {
+		err          error
+		full, detail string
+	}{
+		{serverErr("bbb1", "push", errors.New("/etc/x: it is not a regular file")),
+			"bbb1: push: /etc/x: it is not a regular file", "push: /etc/x: it is not a regular file"},
+		{serverErr("bbb1", "api", xe), "bbb1: api: remote command exited with status 2: no space left", "api: remote command exited with status 2: no space left"},
+		{&ErrTimeout{Server: "bbb1", Timeout: time.Second}, "bbb1: not done within 1s (--timeout; raise it for long work or a slow server)",
+			"not done within 1s (--timeout; raise it for long work or a slow server)"},
+		{&NotRunError{Server: "bbb3", Batch: 1, Failed: []string{"bbb1"}}, "bbb3: not run: batch 1 failed (bbb1)", "not run: batch 1 failed (bbb1)"},
+		{&MissingSecretError{Server: "bbb1"}, "bbb1: no API secret: run `bbbfleet secret fetch bbb1` or set BBBFLEET_SECRET_BBB1",
+			"no API secret: run `bbbfleet secret fetch bbb1` or set BBBFLEET_SECRET_BBB1"},
+		{&OpError{Server: "bbb1", Step: StepStop, Err: errors.New("boom")}, "bbb1: stop: boom", "stop: boom"},
+		{&SecretUnverifiedError{Server: "bbb1", Err: &bbb.HTMLPageError{Server: "bbb1"}},
+			"bbb1: cannot verify the secret, so it was not saved (use --no-verify to save it anyway): expected BBB XML, got an HTML page: is the API URL right?",
+			"cannot verify the secret, so it was not saved (use --no-verify to save it anyway): expected BBB XML, got an HTML page: is the API URL right?"},
+		{errors.New("boom"), "boom", "boom"},
+	}
+	for _, c := range cases {
+		if got := c.err.Error(); got != c.full {
+			t.Errorf("Error() = %q, want %q", got, c.full)
+		}
+		if got := Detail(c.err); got != c.detail {
+			t.Errorf("Detail() = %q, want %q", got, c.detail)
+		}
+	}
+	if !errors.As(cases[1].err, new(*ssh.ExitError)) {
+		t.Error("the ExitError is not reachable through the ServerError")
+	}
+}
+
+// The check rows and the operations' messages ask the error for its text
+// without the server (and without "ssh: " in the ssh row).
+func TestReasonAndWithoutServer(t *testing.T) {
+	se := &ssh.Error{Server: "bbb1", Err: fmt.Errorf("127.0.0.2:22: %w", context.Canceled)}
+	if got := Reason(se); got != "127.0.0.2:22: context canceled" {
+		t.Errorf("Reason = %q", got)
+	}
+	if got := rowMessage(se, "bbb1"); got != "127.0.0.2:22: context canceled" {
+		t.Errorf("rowMessage = %q", got)
+	}
+	closed := &ssh.Error{Server: "bbb1", Err: ErrEnvClosed}
+	if got := Reason(closed); got != ErrEnvClosed.Error() {
+		t.Errorf("Reason = %q", got)
+	}
+	w := fmt.Errorf("bbb-conf --stop: %w", withoutServer(se))
+	if got := w.Error(); got != "bbb-conf --stop: ssh: 127.0.0.2:22: context canceled" || !errors.Is(w, context.Canceled) {
+		t.Errorf("wrapped = %q", got)
+	}
+	if got := withoutServerSSH(se).Error(); got != "127.0.0.2:22: context canceled" {
+		t.Errorf("withoutServerSSH = %q", got)
+	}
+	if withoutServer(nil) != nil || withoutServerSSH(nil) != nil {
+		t.Error("nil is not nil")
+	}
+	// An error that does not carry its server keeps its text.
+	plain := errors.New("dial tcp: refused")
+	if withoutServer(plain) != plain || Detail(plain) != "dial tcp: refused" {
+		t.Error("a plain error changed")
+	}
+}
