@@ -76,3 +76,23 @@ func TestReasonAndWithoutServer(t *testing.T) {
 		t.Error("a plain error changed")
 	}
 }
+
+// Whether a server answered is asked of the error's type: a login without
+// an accepted key, or a host key that could not be checked or recorded,
+// is an answer (a power hook cannot help); a refused connection is none.
+func TestSSHUnreachableTyped(t *testing.T) {
+	noKey := errors.New("x")
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&ssh.Error{Server: "bbb1", Err: errors.New("127.0.0.2:22: connection refused")}, true},
+		{&ssh.DialTimeoutError{Server: "bbb1", What: "10.0.0.1:22", Phase: "TCP connect"}, true},
+		{&ssh.Error{Server: "bbb1", Err: fmt.Errorf("ssh: handshake failed: %w", &ssh.Error{Server: "bbb1", Err: fmt.Errorf("%w", ssh.ErrHostKey)})}, false},
+		{&ssh.Error{Server: "bbb1", Err: fmt.Errorf("%w: %w", noKey, ssh.ErrNoKey)}, false},
+	} {
+		if got := sshUnreachable(c.err); got != c.want {
+			t.Errorf("%v: %v", c.err, got)
+		}
+	}
+}

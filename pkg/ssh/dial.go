@@ -185,7 +185,7 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 		return nil, errorf(r.name, "%s: %w", what, err)
 	}
 	if len(a.signers) == 0 {
-		return nil, errorf(r.name, "no usable key for %s@%s; tried %s", ep.user, addr, a.describe())
+		return nil, taggedf(ErrNoKey, r.name, "no usable key for %s@%s; tried %s", ep.user, addr, a.describe())
 	}
 
 	var conn net.Conn
@@ -241,11 +241,11 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 		case ctx.Err() != nil || hctx.Err() != nil || isTimeout(err):
 			return nil, timedOut("SSH handshake", "TCP connected, but the server sent no SSH banner or stalled")
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, errorf(r.name, "no accepted key for %s@%s; tried %s", ep.user, addr, a.describe())
+			return nil, taggedf(ErrNoKey, r.name, "no accepted key for %s@%s; tried %s", ep.user, addr, a.describe())
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, timedOut("SSH handshake", "")
 		default:
-			return nil, fail("%v", err)
+			return nil, errorf(r.name, "%s: %w", what, err) // the cause stays reachable (a host key check that failed)
 		}
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -264,12 +264,15 @@ type DialTimeoutError struct {
 func (e *DialTimeoutError) Error() string { return e.Server + ": " + e.Detail() }
 
 // Detail is the message without the server's name.
-func (e *DialTimeoutError) Detail() string {
+func (e *DialTimeoutError) Detail() string { return "ssh: " + e.Reason() }
+
+// Reason is Detail without "ssh: ".
+func (e *DialTimeoutError) Reason() string {
 	why := ""
 	if e.Why != "" {
 		why = "; " + e.Why
 	}
-	return fmt.Sprintf("ssh: %s: %s timed out after %s (%s)%s", e.What, e.Phase, e.Elapsed, e.Limit, why)
+	return fmt.Sprintf("%s: %s timed out after %s (%s)%s", e.What, e.Phase, e.Elapsed, e.Limit, why)
 }
 
 // Unwrap is context.DeadlineExceeded when the caller's deadline ended the

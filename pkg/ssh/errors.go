@@ -1,6 +1,9 @@
 package ssh
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error is a failure of this package on one server. Server is the name
 // from Config.Name (the host when none was given); Err is the cause,
@@ -26,6 +29,28 @@ func (e *Error) Unwrap() error { return e.Err }
 // errorf returns an *Error of server with a formatted cause.
 func errorf(server, format string, args ...any) error {
 	return &Error{Server: server, Err: fmt.Errorf(format, args...)}
+}
+
+// ErrNoKey is matched (errors.Is) by a login that had no key to offer or
+// whose every key the server refused: the server answered.
+var ErrNoKey = errors.New("no key accepted")
+
+// ErrHostKey is matched (errors.Is) by a failure to check or record a
+// host key (besides *HostKeyError, a key refused): the server answered.
+var ErrHostKey = errors.New("host key not checked")
+
+// tagged is err, also matching tag with errors.Is.
+type tagged struct {
+	err, tag error
+}
+
+func (t *tagged) Error() string        { return t.err.Error() }
+func (t *tagged) Unwrap() error        { return t.err }
+func (t *tagged) Is(target error) bool { return target == t.tag }
+
+// taggedf is errorf whose cause also matches tag.
+func taggedf(tag error, server, format string, args ...any) error {
+	return &Error{Server: server, Err: &tagged{err: fmt.Errorf(format, args...), tag: tag}}
 }
 
 // Detailer is an error that can say its message without the server's

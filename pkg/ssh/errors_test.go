@@ -23,7 +23,7 @@ func TestErrorsCarryTheServerAsAField(t *testing.T) {
 		{&sudoPasswordError{name: "bbb3", user: "admin", exit: &ExitError{Name: "bbb3", Status: 1}},
 			"bbb3: sudo on bbb3 wants a password; allow passwordless sudo for admin (NOPASSWD) or connect as root",
 			"sudo on bbb3 wants a password; allow passwordless sudo for admin (NOPASSWD) or connect as root"},
-		{&HostKeyError{Name: "bbb1", msg: "ssh: host key changed"}, "bbb1: ssh: host key changed", "ssh: host key changed"},
+		{&HostKeyError{Name: "bbb1", msg: "host key changed"}, "bbb1: ssh: host key changed", "ssh: host key changed"},
 	}
 	for _, c := range cases {
 		if got := c.err.Error(); got != c.full {
@@ -52,7 +52,7 @@ func TestWithServerRenames(t *testing.T) {
 	for _, err := range []error{
 		errorf("bbb1", "jump host %s: %s", "jump:22", "refused"),
 		&DialTimeoutError{Server: "bbb1", What: "jump host jump:22", Phase: "TCP connect", Limit: "x"},
-		&HostKeyError{Name: "bbb1", msg: "ssh: host key changed"},
+		&HostKeyError{Name: "bbb1", msg: "host key changed"},
 	} {
 		got := withServer(err, "bbb2")
 		d := got.(Detailer)
