@@ -96,3 +96,12 @@ func TestSSHUnreachableTyped(t *testing.T) {
 		}
 	}
 }
+
+// pkg/fleet names no command-line flags: cmd/ says which flags emptied
+// the list of checks.
+func TestNoChecksLeftNamesNoFlags(t *testing.T) {
+	_, err := SelectChecks([]string{"ssh"}, []string{"ssh"})
+	if !errors.Is(err, ErrNoChecksLeft) || err.Error() != "no checks left to run" {
+		t.Errorf("%v", err)
+	}
+}
