@@ -28,6 +28,9 @@
 //	env.go              Env: one run's config, secrets, SSH and API clients
 //	runner.go           Run and RunRolling: bounded, parallel, per-server
 //	                    deadlines; Result, ErrTimeout, NotRunError
+//	errors.go           ServerError{Server, Step, Err}; Detail and Reason:
+//	                    a failure's message without its server, asked of
+//	                    the error (never cut off its text)
 //
 // The read-only operations:
 //
