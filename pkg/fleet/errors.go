@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/bbbfleet/bbbfleet/pkg/ssh"
 )
@@ -110,4 +111,15 @@ func withoutServerSSH(err error) error {
 		return nil
 	}
 	return &reasoned{err}
+}
+
+// trimPrefixErr is withoutServer under the name code written before
+// ServerError uses (install); "ssh" among names also leaves out the
+// cause's "ssh: " (withoutServerSSH). The names themselves are not needed:
+// the error is asked for its message without its server.
+func trimPrefixErr(err error, names ...string) error {
+	if slices.Contains(names, "ssh") {
+		return withoutServerSSH(err)
+	}
+	return withoutServer(err)
 }
