@@ -123,3 +123,17 @@ func trimPrefixErr(err error, names ...string) error {
 	}
 	return withoutServer(err)
 }
+
+// Failure is the result's error as a ServerError (nil when it succeeded):
+// the server attached once, as a value, for logs and audit lines that
+// want server, step and cause apart. Err itself is left as the operation
+// returned it.
+func (r Result[T]) Failure() *ServerError {
+	if r.Err == nil {
+		return nil
+	}
+	if se, ok := r.Err.(*ServerError); ok && se.Server == r.Server.Name {
+		return se
+	}
+	return &ServerError{Server: r.Server.Name, Err: r.Err}
+}

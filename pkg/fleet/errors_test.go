@@ -105,3 +105,30 @@ func TestNoChecksLeftNamesNoFlags(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+// A result's failure is a ServerError naming its server once, whatever
+// the operation returned; the cause stays matchable.
+func TestResultFailure(t *testing.T) {
+	res := Run(context.Background(), []Server{{Name: "bbb1"}, {Name: "bbb2"}, {Name: "bbb3"}}, RunOptions{}, func(ctx context.Context, s Server) (int, error) {
+		switch s.Name {
+		case "bbb1":
+			return 0, &ssh.ExitError{Name: "bbb1", Status: 3}
+		case "bbb2":
+			return 0, errors.New("boom")
+		}
+		return 1, nil
+	})
+	f := res[0].Failure()
+	if f == nil || f.Error() != "bbb1: remote command exited with status 3" || f.Detail() != "remote command exited with status 3" || !errors.As(f, new(*ssh.ExitError)) {
+		t.Errorf("bbb1: %v", f)
+	}
+	if f := res[1].Failure(); f == nil || f.Error() != "bbb2: boom" || f.Server != "bbb2" {
+		t.Errorf("bbb2: %v", f)
+	}
+	if res[1].Err.Error() != "boom" {
+		t.Errorf("Err changed: %v", res[1].Err)
+	}
+	if res[2].Failure() != nil {
+		t.Error("bbb3 failed")
+	}
+}
