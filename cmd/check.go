@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -114,6 +115,9 @@ func runCheck(app *App, args []string, fl checkFlags) error {
 		return err
 	}
 	checks, err := fleet.SelectChecks(fl.only, fl.skip)
+	if errors.Is(err, fleet.ErrNoChecksLeft) {
+		err = fmt.Errorf("%w after --only and --skip", err)
+	}
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}

@@ -42,9 +42,7 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 			}
 			// Warnings do not fail the validation (exit 0); they go to
 			// stderr in every format, so -o json stays one document.
-			for _, w := range cfg.Warnings {
-				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: warning: %s\n", w)
-			}
+			app.printNotices(cfg.Notices.Of(fleet.SeverityWarning))
 			have := 0
 			for _, s := range cfg.Servers {
 				if _, ok := secrets.Get(s.Name); ok {
@@ -52,7 +50,7 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 				}
 			}
 			notes := []configProblem{}
-			for _, n := range cfg.Notes {
+			for _, n := range cfg.Notices.Of(fleet.SeverityNote) {
 				notes = append(notes, configProblem{File: n.File, Line: n.Line, Message: n.Msg})
 			}
 			if format == "json" {
@@ -60,9 +58,7 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 					"tags": cfg.Tags(), "schedules": len(cfg.Schedules), "holidays": len(cfg.Holidays),
 					"secrets_file": cfg.SecretsFile, "servers_with_secret": have, "notes": notes})
 			}
-			for _, n := range cfg.Notes {
-				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: note: %s\n", n)
-			}
+			app.printNotices(cfg.Notices.Of(fleet.SeverityNote))
 			fmt.Fprintf(app.IO.Out, "ok: %s\n", cfg.Path)
 			fmt.Fprintf(app.IO.Out, "  servers:   %d (tags: %d)\n", len(cfg.Servers), len(cfg.Tags()))
 			fmt.Fprintf(app.IO.Out, "  schedules: %d, holidays: %d\n", len(cfg.Schedules), len(cfg.Holidays))
@@ -75,6 +71,14 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 		},
 	})
 	return c
+}
+
+// printNotices writes config notices to stderr, one a line:
+// "bbbfleet: warning: FILE:LINE: MSG" or "bbbfleet: note: ...".
+func (app *App) printNotices(ns fleet.ConfigNotices) {
+	for _, n := range ns {
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", n.Severity, &n.ConfigError)
+	}
 }
 
 // configProblem is one error of `config validate -o json`.

@@ -33,6 +33,8 @@ type execJSON struct {
 	StderrTruncated bool    `json:"stderr_truncated"`
 	DurationMS      float64 `json:"duration_ms"`
 	Error           string  `json:"error,omitempty"`
+	// detail is Error without the server's name (asked of the error).
+	detail string
 }
 
 type execOptions struct {
@@ -399,7 +401,7 @@ func (v *execView) show(r fleet.Result[*ssh.Result], cp *execCapture) error {
 		j.Status = "ok"
 	case errors.As(r.Err, &nr):
 		j.Status, header = "not_run", "not run"
-		j.Error = r.Err.Error()
+		j.Error, j.detail = r.Err.Error(), fleet.Detail(r.Err)
 		v.notRun++
 	case errors.Is(r.Err, context.Canceled) && v.app.Context().Err() != nil:
 		j.Status, header = "interrupted", "interrupted"
@@ -413,7 +415,7 @@ func (v *execView) show(r fleet.Result[*ssh.Result], cp *execCapture) error {
 		if j.ExitStatus != nil {
 			header = fmt.Sprintf("exit %d", *j.ExitStatus)
 		}
-		j.Error = r.Err.Error()
+		j.Error, j.detail = r.Err.Error(), fleet.Detail(r.Err)
 		v.failed++
 	}
 	if j.StdoutTruncated || j.StderrTruncated {
@@ -528,7 +530,7 @@ func (v *execView) finish() error {
 	}
 	for _, j := range v.streamErrs {
 		// stderr may be a file while stdout is a terminal: no colour
-		fmt.Fprintf(o.ErrOut, "bbbfleet: %s: %s\n", j.Server, ui.CleanText(strings.TrimPrefix(j.Error, j.Server+": ")))
+		fmt.Fprintf(o.ErrOut, "bbbfleet: %s: %s\n", j.Server, ui.CleanText(j.detail))
 	}
 	if v.format != "json" && len(v.truncated) > 0 && (v.tsv || v.opts.Stream) {
 		fmt.Fprintf(o.ErrOut, "bbbfleet: output of %s cut to its first %s per stream (%s in all); --stream shows everything\n",

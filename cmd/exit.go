@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
@@ -81,7 +80,8 @@ const hintValidate = "fix the config, then check it with `bbbfleet config valida
 
 // classify maps an error returned by a command to an exit code and hint.
 // Errors from cobra itself (flags, arguments, unknown commands) are usage
-// errors; errors from a command's work are failures unless typed otherwise.
+// errors, typed as *ExitError where cobra makes them (NewRootCmd, run);
+// errors from a command's work are failures unless typed otherwise.
 func classify(err error, runtime bool) (int, string) {
 	var ee *ExitError
 	if errors.As(err, &ee) {
@@ -122,10 +122,8 @@ func classify(err error, runtime bool) (int, string) {
 		return ExitInterrupted, ""
 	}
 	if !runtime {
-		msg := err.Error()
-		if strings.Contains(msg, "unknown command") || strings.Contains(msg, "flag") || strings.Contains(msg, "arg") {
-			return ExitUsage, "run `bbbfleet --help` for usage"
-		}
+		// Not typed above, yet from cobra before the command ran (flags,
+		// arguments and unknown commands are typed in NewRootCmd and run).
 		return ExitUsage, ""
 	}
 	return ExitFailed, ""

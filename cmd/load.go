@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,10 +50,12 @@ const loadJSONDoc = `JSON (-o json):
 // loadJSON is the stable -o json schema of `bbbfleet load`, per server and
 // for the fleet total.
 type loadJSON struct {
-	Server        string   `json:"server,omitempty"`
-	State         string   `json:"state,omitempty"`
-	Reason        string   `json:"reason,omitempty"`
-	Error         string   `json:"error,omitempty"`
+	Server string `json:"server,omitempty"`
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+	// detail is Error without the server's name (asked of the error).
+	detail        string
 	Meetings      int      `json:"meetings"`
 	BreakoutRooms int      `json:"breakout_rooms"`
 	Participants  int      `json:"participants"`
@@ -261,7 +262,7 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 			var names, msgs []string
 			for _, j := range rep.Servers {
 				if j.State != fleet.StateUp {
-					names, msgs = append(names, j.Server), append(msgs, j.Error)
+					names, msgs = append(names, j.Server), append(msgs, j.detail)
 				}
 			}
 			app.listFailures(names, msgs)
@@ -280,7 +281,7 @@ func buildLoadReport(results []fleet.Result[*fleet.ServerLoad], now time.Time) *
 		j := loadJSON{Server: r.Server.Name, Capacity: r.Server.Capacity.Participants}
 		sl := r.Value
 		if r.Err != nil {
-			j.State, j.Reason, j.Error = fleet.LoadState(r.Err), fleet.LoadReason(r.Err), r.Err.Error()
+			j.State, j.Reason, j.Error, j.detail = fleet.LoadState(r.Err), fleet.LoadReason(r.Err), r.Err.Error(), fleet.Detail(r.Err)
 			if sl != nil && sl.Reason != "" {
 				j.State, j.Reason = sl.State, sl.Reason
 			}
@@ -350,9 +351,10 @@ func loadGauges(rep *loadReport) []ui.Gauge {
 }
 
 // listFailures prints a line per failed server to stderr; the reasons
-// (which may quote an API message) are cleaned for the terminal.
+// (without the server's name: fleet.Detail; they may quote an API
+// message) are cleaned for the terminal.
 func (app *App) listFailures(names, reasons []string) {
 	for i := range names {
-		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], ui.Clean(strings.TrimPrefix(reasons[i], names[i]+": ")))
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %s\n", names[i], ui.Clean(reasons[i]))
 	}
 }

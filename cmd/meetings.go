@@ -79,7 +79,7 @@ EXIT STATUS
 			for _, r := range results {
 				if r.Err != nil {
 					failed = append(failed, r.Server.Name)
-					reasons = append(reasons, r.Err.Error())
+					reasons = append(reasons, fleet.Detail(r.Err))
 					continue
 				}
 				for _, m := range r.Value.Meetings {

@@ -30,6 +30,8 @@ type pushJSON struct {
 	Owner       string  `json:"owner,omitempty"`
 	DurationMS  float64 `json:"duration_ms"`
 	Error       string  `json:"error,omitempty"`
+	// detail is Error without the server's name (asked of the error).
+	detail string
 }
 
 type pushOptions struct {
@@ -193,12 +195,12 @@ func pushItem(r fleet.Result[*fleet.PushResult], spec fleet.PushSpec, interrupte
 	}
 	switch {
 	case r.Err != nil && interrupted && errors.Is(r.Err, context.Canceled):
-		j.Status, j.Error = "interrupted", r.Server.Name+": interrupted"
+		j.Status, j.Error, j.detail = "interrupted", r.Server.Name+": interrupted", "interrupted"
 	case r.Err != nil:
-		j.Status, j.Error = "failed", r.Err.Error()
+		j.Status, j.Error, j.detail = "failed", r.Err.Error(), fleet.Detail(r.Err)
 		var te *fleet.ErrTimeout
 		if errors.As(r.Err, &te) {
-			j.Error = te.Error()
+			j.Error, j.detail = te.Error(), te.Detail()
 		}
 	case len(j.Changes) == 0:
 		j.Status = "unchanged"
@@ -239,7 +241,7 @@ func pushTable(js []pushJSON, short bool) ui.Table {
 		}
 		note := ""
 		if j.Error != "" {
-			note = ui.Clean(strings.TrimPrefix(j.Error, j.Server+": "))
+			note = ui.Clean(j.detail)
 		}
 		t.Rows = append(t.Rows, []string{j.Server, j.Status, changes, sum(j.SHA256Before), sum(after),
 			orDash(j.Mode), orDash(ui.Clean(j.Owner)), note})

@@ -120,6 +120,15 @@ func (app *App) run(args []string) int {
 		return ExitOK
 	}
 	runtime := ranCmd != nil && ranCmd.Annotations["ran"] == "yes"
+	if !runtime {
+		// An unknown command is the one error cobra makes before any
+		// hook of ours can type it (while finding the command, with
+		// suggestions it builds itself): finding the command again
+		// says whether that is what happened.
+		if _, _, ferr := root.Find(args); ferr != nil && !errors.As(err, new(*ExitError)) {
+			err = usageError(err)
+		}
+	}
 	code, hint := classify(err, runtime)
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Err == nil {
@@ -227,10 +236,36 @@ all servers; commands that change servers need explicit targets.`,
 		newInstallCmd(app),
 	)
 	installCompletionCmd(root)
+	// Usage errors cobra finds before a command runs are typed here, so
+	// that classify needs no look at their text: bad flags (through the
+	// flag error hook) and wrong arguments (every Args validator).
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: ExitUsage, Err: err, Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
 	})
+	typeArgsErrors(root)
 	return root
+}
+
+// typeArgsErrors wraps the Args validator of c and its subcommands so that
+// a wrong argument count is an *ExitError (usage, with the --help hint).
+func typeArgsErrors(c *cobra.Command) {
+	if v := c.Args; v != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := v(cmd, args); err != nil {
+				return usageError(err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		typeArgsErrors(sub)
+	}
+}
+
+// usageError is err as an error in the command line: exit 2, with the hint
+// to read the help.
+func usageError(err error) error {
+	return &ExitError{Code: ExitUsage, Err: err, Hint: "run `bbbfleet --help` for usage"}
 }
 
 // groupRunE is the RunE of a command that only groups subcommands: alone

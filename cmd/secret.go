@@ -33,7 +33,9 @@ type secretServerJSON struct {
 	EnvOverride string `json:"env_override,omitempty"`
 	EnvDiffers  bool   `json:"env_differs,omitempty"`
 	Error       string `json:"error,omitempty"`
-	Advice      string `json:"advice,omitempty"`
+	// detail is Error without the server's name (asked of the error).
+	detail string
+	Advice string `json:"advice,omitempty"`
 }
 
 const secretFetchJSONDoc = `JSON (-o json), never containing a secret:
@@ -147,7 +149,7 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 		}
 		j.Saved = !app.DryRun && (f.Status == fleet.SecretNew || f.Status == fleet.SecretChanged)
 		if f.Err != nil {
-			j.Error = f.Err.Error()
+			j.Error, j.detail = f.Err.Error(), fleet.Detail(f.Err)
 		}
 		if f.Status == fleet.SecretFailed {
 			failed++
@@ -176,7 +178,7 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 			}
 			var notes []string
 			if j.Error != "" {
-				notes = append(notes, strings.TrimPrefix(j.Error, j.Server+": "))
+				notes = append(notes, j.detail)
 			}
 			if j.URLDiffers {
 				notes = append(notes, fmt.Sprintf("bbb-conf says %s, api.url differs", j.URL))

@@ -139,10 +139,7 @@ func (c *Client) SignedURL(call string, params url.Values) (string, error) {
 		return "", fmt.Errorf("invalid API call name %q", call)
 	}
 	if c.Secret == "" {
-		if c.Server != "" {
-			return "", fmt.Errorf("%sno API secret configured: run \"bbbfleet secret fetch %s\"", prefix(c.Server), c.Server)
-		}
-		return "", errors.New("no API secret configured")
+		return "", &NoSecretError{Server: c.Server}
 	}
 	algo := c.Algorithm
 	if algo == "" {

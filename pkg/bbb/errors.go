@@ -18,13 +18,28 @@ import (
 // The error types below carry Server (Client.Server, may be empty) and Call
 // (the API call name, empty for the root call). Their Error() strings start
 // with "Server: " when Server is set and are meant to be shown to an
-// administrator as they are. Reason gives a short form for tables.
+// administrator as they are; Detail is the same message without the
+// server's name in front (for callers that name the server themselves).
+// Reason gives a short form for tables.
 
 func prefix(server string) string {
 	if server == "" {
 		return ""
 	}
 	return server + ": "
+}
+
+// NoSecretError is a signed call asked of a client without a secret.
+type NoSecretError struct{ Server string }
+
+func (e *NoSecretError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *NoSecretError) Detail() string {
+	if e.Server == "" {
+		return "no API secret configured"
+	}
+	return fmt.Sprintf("no API secret configured: run \"bbbfleet secret fetch %s\"", e.Server)
 }
 
 // ErrorDetail is one <error> of the multi-error form
@@ -46,20 +61,21 @@ type APIError struct {
 	Errors []ErrorDetail
 }
 
-func (e *APIError) Error() string {
-	p := prefix(e.Server)
+func (e *APIError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *APIError) Detail() string {
 	if e.secretRejected() {
 		key := e.MessageKey
 		if key == "" {
 			key = e.Message
 		}
 		if e.Server != "" {
-			return fmt.Sprintf("%sAPI rejected the secret (%s): run \"bbbfleet secret fetch %s\"", p, key, e.Server)
+			return fmt.Sprintf("API rejected the secret (%s): run \"bbbfleet secret fetch %s\"", key, e.Server)
 		}
 		return fmt.Sprintf("API rejected the secret (%s): check it against \"bbb-conf --secret\" on the server", key)
 	}
 	var b strings.Builder
-	b.WriteString(p)
 	if e.Call != "" {
 		b.WriteString(e.Call)
 		b.WriteString(" ")
@@ -149,12 +165,14 @@ type HTTPStatusError struct {
 	HTML bool
 }
 
-func (e *HTTPStatusError) Error() string {
-	p := prefix(e.Server)
+func (e *HTTPStatusError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *HTTPStatusError) Detail() string {
 	if e.StatusCode == http.StatusBadGateway && e.HTML {
-		return p + "bbb-web is not answering (HTTP 502 from nginx)"
+		return "bbb-web is not answering (HTTP 502 from nginx)"
 	}
-	s := fmt.Sprintf("%sHTTP %d %s", p, e.StatusCode, http.StatusText(e.StatusCode))
+	s := fmt.Sprintf("HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	switch {
 	case e.StatusCode == http.StatusBadGateway, e.StatusCode == http.StatusServiceUnavailable, e.StatusCode == http.StatusGatewayTimeout:
 		s += ": bbb-web is not answering behind the proxy"
@@ -176,8 +194,11 @@ type HTMLPageError struct {
 	Call   string
 }
 
-func (e *HTMLPageError) Error() string {
-	return prefix(e.Server) + "expected BBB XML, got an HTML page: is the API URL right?"
+func (e *HTMLPageError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *HTMLPageError) Detail() string {
+	return "expected BBB XML, got an HTML page: is the API URL right?"
 }
 
 // MalformedXMLError is a body that is not well-formed XML (often a truncated
@@ -188,8 +209,11 @@ type MalformedXMLError struct {
 	Err    error
 }
 
-func (e *MalformedXMLError) Error() string {
-	return prefix(e.Server) + "truncated or malformed XML: " + e.Err.Error()
+func (e *MalformedXMLError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *MalformedXMLError) Detail() string {
+	return "truncated or malformed XML: " + e.Err.Error()
 }
 
 func (e *MalformedXMLError) Unwrap() error { return e.Err }
@@ -211,12 +235,14 @@ type RedirectError struct {
 	Suggested string
 }
 
-func (e *RedirectError) Error() string {
-	p := prefix(e.Server)
+func (e *RedirectError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *RedirectError) Detail() string {
 	if e.Location == "" {
-		return fmt.Sprintf("%sHTTP %d %s without a usable Location: redirects are not followed; check the API URL", p, e.StatusCode, http.StatusText(e.StatusCode))
+		return fmt.Sprintf("HTTP %d %s without a usable Location: redirects are not followed; check the API URL", e.StatusCode, http.StatusText(e.StatusCode))
 	}
-	s := fmt.Sprintf("%sthe API redirects (HTTP %d) to %s: redirects are not followed", p, e.StatusCode, e.Location)
+	s := fmt.Sprintf("the API redirects (HTTP %d) to %s: redirects are not followed", e.StatusCode, e.Location)
 	if e.Suggested != "" {
 		return s + "; set api.url to " + e.Suggested + " if that is the server"
 	}
@@ -256,8 +282,11 @@ type BodyTooLargeError struct {
 	Limit  int64
 }
 
-func (e *BodyTooLargeError) Error() string {
-	return fmt.Sprintf("%sresponse body larger than the %d-byte limit (raise MaxBody if the server really has that many meetings)", prefix(e.Server), e.Limit)
+func (e *BodyTooLargeError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *BodyTooLargeError) Detail() string {
+	return fmt.Sprintf("response body larger than the %d-byte limit (raise MaxBody if the server really has that many meetings)", e.Limit)
 }
 
 // TransportKind classifies a TransportError.
@@ -295,17 +324,19 @@ type TransportError struct {
 
 func (e *TransportError) Unwrap() error { return e.Err }
 
-func (e *TransportError) Error() string {
-	p := prefix(e.Server)
+func (e *TransportError) Error() string { return prefix(e.Server) + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *TransportError) Detail() string {
 	switch e.Kind {
 	case ConnRefused:
-		return fmt.Sprintf("%sconnection refused by %s: nothing listens there (nginx down, wrong port or firewall?)", p, e.Host)
+		return fmt.Sprintf("connection refused by %s: nothing listens there (nginx down, wrong port or firewall?)", e.Host)
 	case DNSFailure:
 		var de *net.DNSError
 		if errors.As(e.Err, &de) {
-			return fmt.Sprintf("%scannot resolve %s: %s", p, de.Name, de.Err)
+			return fmt.Sprintf("cannot resolve %s: %s", de.Name, de.Err)
 		}
-		return fmt.Sprintf("%scannot resolve %s", p, e.Host)
+		return fmt.Sprintf("cannot resolve %s", e.Host)
 	case TLSNameMismatch:
 		var he x509.HostnameError
 		if errors.As(e.Err, &he) && he.Certificate != nil {
@@ -317,32 +348,32 @@ func (e *TransportError) Error() string {
 			if len(names) > 0 {
 				valid = strings.Join(names, ", ")
 			}
-			return fmt.Sprintf("%sTLS certificate does not match %q: it is valid for %s", p, he.Host, valid)
+			return fmt.Sprintf("TLS certificate does not match %q: it is valid for %s", he.Host, valid)
 		}
-		return fmt.Sprintf("%sTLS certificate does not match the host name %s", p, e.Host)
+		return fmt.Sprintf("TLS certificate does not match the host name %s", e.Host)
 	case TLSExpired:
 		var ce x509.CertificateInvalidError
 		if errors.As(e.Err, &ce) && ce.Cert != nil {
 			if now := time.Now(); now.Before(ce.Cert.NotBefore) {
-				return fmt.Sprintf("%sTLS certificate of %s is not valid before %s: check the clock", p, e.Host, ce.Cert.NotBefore.UTC().Format(time.RFC3339))
+				return fmt.Sprintf("TLS certificate of %s is not valid before %s: check the clock", e.Host, ce.Cert.NotBefore.UTC().Format(time.RFC3339))
 			}
-			return fmt.Sprintf("%sTLS certificate of %s expired on %s: renew it", p, e.Host, ce.Cert.NotAfter.UTC().Format(time.RFC3339))
+			return fmt.Sprintf("TLS certificate of %s expired on %s: renew it", e.Host, ce.Cert.NotAfter.UTC().Format(time.RFC3339))
 		}
-		return fmt.Sprintf("%sTLS certificate of %s has expired: renew it", p, e.Host)
+		return fmt.Sprintf("TLS certificate of %s has expired: renew it", e.Host)
 	case TLSUnknownAuthority:
-		return fmt.Sprintf("%sTLS certificate of %s is signed by an unknown authority: for a private CA, configure its CA file", p, e.Host)
+		return fmt.Sprintf("TLS certificate of %s is signed by an unknown authority: for a private CA, configure its CA file", e.Host)
 	case TLSOther:
-		return fmt.Sprintf("%sTLS failure with %s: %s", p, e.Host, rootMessage(e.Err))
+		return fmt.Sprintf("TLS failure with %s: %s", e.Host, rootMessage(e.Err))
 	case Timeout:
 		limit := "timeout"
 		if e.Limit != "" {
 			limit = e.Limit
 		}
-		return fmt.Sprintf("%sno answer from %s within %s (%s)", p, e.Host, e.Elapsed.Round(time.Millisecond), limit)
+		return fmt.Sprintf("no answer from %s within %s (%s)", e.Host, e.Elapsed.Round(time.Millisecond), limit)
 	case Canceled:
-		return fmt.Sprintf("%srequest to %s canceled", p, e.Host)
+		return fmt.Sprintf("request to %s canceled", e.Host)
 	}
-	return fmt.Sprintf("%srequest to %s failed: %s", p, e.Host, rootMessage(e.Err))
+	return fmt.Sprintf("request to %s failed: %s", e.Host, rootMessage(e.Err))
 }
 
 // rootMessage strips the "Get \"URL\": " wrapper of *url.Error, so messages

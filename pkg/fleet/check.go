@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -189,6 +190,10 @@ func (e *UnknownCheckError) Error() string {
 	return fmt.Sprintf("unknown check %q; the checks are %s", e.Name, strings.Join(AllCheckNames, ", "))
 }
 
+// ErrNoChecksLeft is SelectChecks' error when only and skip leave nothing
+// to run (cmd/ names the flags that did it).
+var ErrNoChecksLeft = errors.New("no checks left to run")
+
 // SelectChecks returns the checks to run, in display order: only (all when
 // empty) minus skip. Names are validated; an empty result is an error.
 func SelectChecks(only, skip []string) ([]string, error) {
@@ -227,7 +232,7 @@ func SelectChecks(only, skip []string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no checks left to run after --only and --skip")
+		return nil, ErrNoChecksLeft
 	}
 	return out, nil
 }

@@ -90,7 +90,7 @@ func (e *Env) Check(ctx context.Context, servers []Server, o CheckOptions) []*Se
 		if sc == nil {
 			why := "no result"
 			if r.Err != nil {
-				why = trimServer(r.Err.Error(), r.Server.Name)
+				why = rowMessage(r.Err, r.Server.Name)
 			}
 			sc = &ServerCheck{Server: r.Server}
 			for _, n := range o.Checks {
@@ -163,8 +163,19 @@ type poolEntry struct {
 	err  error
 }
 
-// trimServer removes the "NAME: " and "ssh: " prefixes of an error message:
-// the server is named in its row already.
+// rowMessage is err's message in a row that names the server (and, for
+// the ssh row, says "ssh"): an error that carries its server as a field
+// (pkg/ssh, pkg/bbb, this package) is asked for its Reason; only an error
+// that does not (a plain error from elsewhere) has its text trimmed.
+func rowMessage(err error, name string) string {
+	if _, ok := err.(interface{ Detail() string }); ok {
+		return oneLine(Reason(err))
+	}
+	return trimServer(err.Error(), name)
+}
+
+// trimServer removes the "NAME: " and "ssh: " prefixes of an error message
+// that does not carry its server as a field (see rowMessage).
 func trimServer(msg, name string) string {
 	msg = strings.TrimPrefix(msg, name+": ")
 	msg = strings.TrimPrefix(msg, "ssh: ")
@@ -340,7 +351,7 @@ func (cc *checkCtx) sshResults(name string, p *serverProbe, late string) ([]Chec
 		sshRes = CheckResult{Name: CheckSSH, Status: CheckCritical, Message: "no SSH login: " + late}
 		failed = true
 	case p.sshErr != nil:
-		sshRes = CheckResult{Name: CheckSSH, Status: CheckCritical, Message: trimServer(p.sshErr.Error(), name)}
+		sshRes = CheckResult{Name: CheckSSH, Status: CheckCritical, Message: rowMessage(p.sshErr, name)}
 		failed = true
 	}
 	if slices.Contains(cc.checks, CheckSSH) {
@@ -363,7 +374,7 @@ func (cc *checkCtx) sshResults(name string, p *serverProbe, late string) ([]Chec
 	case p.scriptDone && (errors.Is(p.scriptErr, context.DeadlineExceeded) || errors.Is(p.scriptErr, context.Canceled)):
 		// cut off by the deadline: keep "did not finish"
 	case p.scriptDone && p.scriptErr != nil:
-		msg := trimServer(p.scriptErr.Error(), name)
+		msg := rowMessage(p.scriptErr, name)
 		incomplete = "remote script failed: " + msg
 		var xe *ssh.ExitError
 		if p.out.Len() == 0 && !errors.As(p.scriptErr, &xe) && len(out) > 0 && out[0].Name == CheckSSH {
@@ -386,7 +397,7 @@ func (cc *checkCtx) runAPI(ctx context.Context, s Server, p *serverProbe, sel ma
 	if sel[CheckAPI] {
 		c, err := cc.env.APIUnsigned(s)
 		if err != nil {
-			p.set(CheckResult{Name: CheckAPI, Status: CheckUnknown, Message: trimServer(err.Error(), s.Name)})
+			p.set(CheckResult{Name: CheckAPI, Status: CheckUnknown, Message: rowMessage(err, s.Name)})
 			apiOK = false
 		} else {
 			start := time.Now()
@@ -421,7 +432,7 @@ func (cc *checkCtx) runAPI(ctx context.Context, s Server, p *serverProbe, sel ma
 		if errors.As(err, &me) {
 			p.set(NotChecked(CheckSecret, fmt.Sprintf("no API secret (run `bbbfleet secret fetch %s` or set %s)", s.Name, SecretEnv(s.Name))))
 		} else {
-			p.set(CheckResult{Name: CheckSecret, Status: CheckUnknown, Message: trimServer(err.Error(), s.Name)})
+			p.set(CheckResult{Name: CheckSecret, Status: CheckUnknown, Message: rowMessage(err, s.Name)})
 		}
 		return
 	}
@@ -451,7 +462,7 @@ func (cc *checkCtx) runAPI(ctx context.Context, s Server, p *serverProbe, sel ma
 }
 
 func apiMessage(err error, name string) string {
-	return trimServer(err.Error(), name)
+	return rowMessage(err, name)
 }
 
 // certificate reads the certificate of the API host from a TLS handshake

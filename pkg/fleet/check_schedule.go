@@ -156,7 +156,7 @@ func (e *Env) Observe(ctx context.Context, servers []Server) []Observation {
 		out[i] = r.Value
 		out[i].Server = r.Server
 		if r.Err != nil { // the runner gave up on it (timeout, Ctrl-C)
-			out[i].State, out[i].Detail = schedule.ObservedUnreachable, trimServer(r.Err.Error(), r.Server.Name)
+			out[i].State, out[i].Detail = schedule.ObservedUnreachable, rowMessage(r.Err, r.Server.Name)
 		}
 	}
 	return out
@@ -173,12 +173,12 @@ func Classify(apiErr, sshErr error, name string) Observation {
 	case apiErr == nil:
 		o.State = schedule.ObservedUp
 	case LoadState(apiErr) == StateError:
-		o.State, o.Detail = schedule.ObservedUnknown, "API answers wrongly: "+trimServer(apiErr.Error(), name)
+		o.State, o.Detail = schedule.ObservedUnknown, "API answers wrongly: "+rowMessage(apiErr, name)
 	case sshErr == nil:
-		o.State, o.Detail = schedule.ObservedDown, "SSH login works; API: "+trimServer(apiErr.Error(), name)
+		o.State, o.Detail = schedule.ObservedDown, "SSH login works; API: "+rowMessage(apiErr, name)
 	default:
 		o.State = schedule.ObservedUnreachable
-		o.Detail = "SSH: " + trimServer(sshErr.Error(), name) + "; API: " + trimServer(apiErr.Error(), name)
+		o.Detail = "SSH: " + rowMessage(sshErr, name) + "; API: " + rowMessage(apiErr, name)
 	}
 	return o
 }

@@ -107,7 +107,7 @@ func (e *Env) SSH(ctx context.Context, s Server) (*ssh.Client, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("%s: ssh: %w", s.Name, ErrEnvClosed)
+		return nil, &ssh.Error{Server: s.Name, Err: ErrEnvClosed}
 	}
 	if e.conns == nil {
 		e.conns = map[string]*conn{}
@@ -119,7 +119,7 @@ func (e *Env) SSH(ctx context.Context, s Server) (*ssh.Client, error) {
 		case <-cn.done:
 			return cn.c, cn.err
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: ssh: %w", s.Name, ctx.Err())
+			return nil, &ssh.Error{Server: s.Name, Err: ctx.Err()}
 		}
 	}
 	cn = &conn{done: make(chan struct{})}
@@ -130,7 +130,7 @@ func (e *Env) SSH(ctx context.Context, s Server) (*ssh.Client, error) {
 	e.mu.Lock()
 	if e.closed && c != nil {
 		c.Close()
-		c, err = nil, fmt.Errorf("%s: ssh: %w", s.Name, ErrEnvClosed)
+		c, err = nil, &ssh.Error{Server: s.Name, Err: ErrEnvClosed}
 	}
 	cn.c, cn.err = c, err
 	e.mu.Unlock()
@@ -143,7 +143,7 @@ func (e *Env) Remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Resul
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
-		return nil, fmt.Errorf("%s: ssh: %w", s.Name, ErrEnvClosed)
+		return nil, &ssh.Error{Server: s.Name, Err: ErrEnvClosed}
 	}
 	e.running.Add(1)
 	e.mu.Unlock()
@@ -168,7 +168,12 @@ const closeGrace = 4 * time.Second
 type MissingSecretError struct{ Server string }
 
 func (e *MissingSecretError) Error() string {
-	return fmt.Sprintf("%s: no API secret: run `bbbfleet secret fetch %s` or set %s", e.Server, e.Server, SecretEnv(e.Server))
+	return e.Server + ": " + e.Detail()
+}
+
+// Detail is the message without the server's name in front.
+func (e *MissingSecretError) Detail() string {
+	return fmt.Sprintf("no API secret: run `bbbfleet secret fetch %s` or set %s", e.Server, SecretEnv(e.Server))
 }
 
 // API returns a BBB API client for s with its secret.
@@ -207,7 +212,7 @@ func (e *Env) httpClient(s Server) (*http.Client, error) {
 	}
 	hc, err := bbb.NewHTTPClient(s.API.CAFile, s.API.Timeout.D())
 	if err != nil {
-		return nil, fmt.Errorf("%s: api: %w", s.Name, err)
+		return nil, serverErr(s.Name, "api", err)
 	}
 	if e.https == nil {
 		e.https = map[string]*http.Client{}

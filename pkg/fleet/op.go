@@ -186,12 +186,16 @@ type OpError struct {
 	Undo string
 }
 
-func (e *OpError) Error() string {
+func (e *OpError) Error() string { return e.Server + ": " + e.Detail() }
+
+// Detail is the message without the server's name: the step and the
+// cause (whose own server prefix the steps leave out, see withoutServer).
+func (e *OpError) Detail() string {
 	step := ""
 	if e.Step != "" {
 		step = e.Step + ": "
 	}
-	return fmt.Sprintf("%s: %s%v", e.Server, step, e.Err)
+	return fmt.Sprintf("%s%v", step, e.Err)
 }
 
 func (e *OpError) Unwrap() error { return e.Err }

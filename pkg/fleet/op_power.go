@@ -133,7 +133,7 @@ func (o *Operation) runPowerOff(ctx context.Context, r *serverRun) error {
 		cancel()
 		var ee *ssh.ExitError
 		if errors.As(err, &ee) && ee.Status > 0 || errors.Is(err, ssh.ErrSudoPassword) {
-			return fmt.Errorf("sudo poweroff: %w", trimPrefixErr(err, s.Name))
+			return fmt.Errorf("sudo poweroff: %w", withoutServer(err))
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -171,9 +171,16 @@ func connectionBroken(err error) bool {
 func sshUnreachable(err error) bool {
 	var ee *ssh.ExitError
 	var hk *ssh.HostKeyError
-	if err == nil || errors.As(err, &ee) || errors.As(err, &hk) || errors.Is(err, ssh.ErrSudoPassword) {
+	if err == nil || errors.As(err, &ee) || errors.As(err, &hk) || errors.Is(err, ssh.ErrSudoPassword) ||
+		errors.Is(err, ssh.ErrNoKey) || errors.Is(err, ssh.ErrHostKey) {
 		return false
 	}
+	var se *ssh.Error
+	var dt *ssh.DialTimeoutError
+	if errors.As(err, &se) || errors.As(err, &dt) {
+		return true // typed by pkg/ssh, and none of the answers above
+	}
+	// An error that pkg/ssh did not make (no type to ask): its text.
 	msg := err.Error()
 	for _, s := range []string{"no usable key", "no accepted key", "host key"} {
 		if strings.Contains(msg, s) {
@@ -323,7 +330,7 @@ func (o *Operation) rake(ctx context.Context, argv []string) (string, error) {
 			}
 			out = strings.Join(keep, "\n")
 		}
-		return "", &ScaleliteError{Host: host.Host, Err: trimPrefixErr(err, host.Name), Out: out}
+		return "", &ScaleliteError{Host: host.Host, Err: withoutServer(err), Out: out}
 	}
 	return string(res.Stdout), nil
 }

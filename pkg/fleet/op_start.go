@@ -92,10 +92,10 @@ func (o *Operation) runWaitSSH(ctx context.Context, r *serverRun) error {
 			return ctx.Err()
 		}
 		if time.Until(deadline) <= 0 {
-			return fmt.Errorf("SSH did not answer within --wait %s: %w", r.plan.opts.start.Wait, trimPrefixErr(err, r.s.Name))
+			return fmt.Errorf("SSH did not answer within --wait %s: %w", r.plan.opts.start.Wait, withoutServer(err))
 		}
 		if attempts%5 == 1 {
-			r.progress(fmt.Sprintf("waiting for SSH (%s)", firstLine(trimPrefixErr(err, r.s.Name).Error())), nil, nil)
+			r.progress(fmt.Sprintf("waiting for SSH (%s)", firstLine(withoutServer(err).Error())), nil, nil)
 		}
 		t := time.NewTimer(min(sshWaitSleep, time.Until(deadline)))
 		select {
@@ -160,7 +160,7 @@ func (o *Operation) runReady(ctx context.Context, r *serverRun) error {
 func (o *Operation) readyOnce(ctx context.Context, s Server) error {
 	us, err := o.units(ctx, s)
 	if err != nil {
-		return trimPrefixErr(err, s.Name)
+		return withoutServer(err)
 	}
 	if !unitsActive(us) {
 		return fmt.Errorf("units not active: %s", strings.Join(firstN(notActive(us), 4), ", "))
@@ -178,9 +178,9 @@ func (o *Operation) readyOnce(ctx context.Context, s Server) error {
 	})
 	if err != nil {
 		if bbb.IsSecretRejected(err) {
-			return fmt.Errorf("the API rejects the secret: %w", trimPrefixErr(err, s.Name))
+			return fmt.Errorf("the API rejects the secret: %w", withoutServer(err))
 		}
-		return fmt.Errorf("API: %w", trimPrefixErr(err, s.Name))
+		return fmt.Errorf("API: %w", withoutServer(err))
 	}
 	return nil
 }

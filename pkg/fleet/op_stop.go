@@ -192,7 +192,7 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 		pl.Meetings = []MeetingRef{}
 	}
 	if p.apiErr != nil {
-		pl.MeetingsUnknown = trimPrefixErr(p.apiErr, s.Name).Error()
+		pl.MeetingsUnknown = withoutServer(p.apiErr).Error()
 	}
 	fail := func(kind ErrKind, err error) *Plan {
 		oe := &OpError{Server: s.Name, Step: StepCheck, Kind: kind, Err: err}
@@ -237,14 +237,14 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 			return pl
 		}
 		if p.sshErr != nil {
-			return fail(KindFailed, fmt.Errorf("not reachable over SSH: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
+			return fail(KindFailed, fmt.Errorf("not reachable over SSH: %w", withoutServerSSH(p.sshErr)))
 		}
 		stopped := unitsStopped(p.units)
 		if sl != nil && sl.err != nil && !stopped {
 			return fail(KindRefused, &ScaleliteUnsafeError{Err: sl.err})
 		}
 		if !stopped && p.apiErr != nil && !po.stop.Force {
-			return fail(KindRefused, &MeetingsRunningError{Unknown: trimPrefixErr(p.apiErr, s.Name), Recordings: p.recordings})
+			return fail(KindRefused, &MeetingsRunningError{Unknown: withoutServer(p.apiErr), Recordings: p.recordings})
 		}
 		if !stopped && p.recsErr != nil && !po.stop.Force {
 			return fail(KindRefused, &MeetingsRunningError{Unknown: p.recsErr, Meetings: pl.Meetings})
@@ -257,40 +257,15 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 	if po.doStart {
 		reachable := p.sshErr == nil
 		if !po.doStop && !reachable && !sshUnreachable(p.sshErr) {
-			return fail(KindFailed, fmt.Errorf("SSH answers but does not let us in: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
+			return fail(KindFailed, fmt.Errorf("SSH answers but does not let us in: %w", withoutServerSSH(p.sshErr)))
 		}
 		if !po.doStop && !reachable && len(s.Power.On) == 0 {
-			return fail(KindFailed, fmt.Errorf("not reachable over SSH and no power.on hook to switch it on: %w", trimPrefixErr(p.sshErr, s.Name, "ssh")))
+			return fail(KindFailed, fmt.Errorf("not reachable over SSH and no power.on hook to switch it on: %w", withoutServerSSH(p.sshErr)))
 		}
 		o.startSteps(pl, slUsable, sl, reachable)
 	}
 	return pl
 }
-
-// trimPrefixErr drops leading "NAME: " prefixes (the server is named
-// already; "ssh: " where the message says SSH itself).
-func trimPrefixErr(err error, names ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	t := msg
-	for _, n := range names {
-		t = strings.TrimPrefix(t, n+": ")
-	}
-	if t != msg {
-		return &renamed{msg: t, err: err}
-	}
-	return err
-}
-
-type renamed struct {
-	msg string
-	err error
-}
-
-func (r *renamed) Error() string { return r.msg }
-func (r *renamed) Unwrap() error { return r.err }
 
 func (o *Operation) stopSteps(pl *Plan, slUsable, stopped bool) {
 	s, so := pl.Server, pl.opts.stop
@@ -401,7 +376,7 @@ func (o *Operation) runWarn(ctx context.Context, r *serverRun) error {
 	msg = expandMessage(msg, o.drainTimeout(s, so))
 	ms, err := o.meetings(ctx, s)
 	if err != nil {
-		return fmt.Errorf("reading the meetings to warn: %w", trimPrefixErr(err, s.Name))
+		return fmt.Errorf("reading the meetings to warn: %w", withoutServer(err))
 	}
 	if len(ms) == 0 {
 		return skip("no meetings to warn")
@@ -424,7 +399,7 @@ func (o *Operation) runWarn(ctx context.Context, r *serverRun) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		default:
-			failed = append(failed, fmt.Sprintf("%q: %v", m.MeetingName, trimPrefixErr(err, s.Name)))
+			failed = append(failed, fmt.Sprintf("%q: %v", m.MeetingName, withoutServer(err)))
 		}
 	}
 	note := fmt.Sprintf("warned %d %s", len(sent), plural(len(sent), "meeting", "meetings"))
@@ -478,9 +453,9 @@ func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {
 		}
 		switch {
 		case err != nil:
-			lastErr = fmt.Errorf("getMeetings: %w", trimPrefixErr(err, s.Name))
+			lastErr = fmt.Errorf("getMeetings: %w", withoutServer(err))
 		case rerr != nil:
-			lastErr = fmt.Errorf("reading the recording status: %w", trimPrefixErr(rerr, s.Name))
+			lastErr = fmt.Errorf("reading the recording status: %w", withoutServer(rerr))
 		default:
 			lastErr = nil
 			lastMs, lastRecs = meetingRefs(ms), recs
@@ -564,7 +539,7 @@ func (o *Operation) runEnd(ctx context.Context, r *serverRun) error {
 	if err != nil {
 		// bbb-web does not answer: its meetings are broken for their
 		// users already, and --force asked to stop regardless.
-		return skip("cannot read the meetings (getMeetings: %v): --force stops without ending them", trimPrefixErr(err, s.Name))
+		return skip("cannot read the meetings (getMeetings: %v): --force stops without ending them", withoutServer(err))
 	}
 	if len(ms) == 0 {
 		return skip("no meetings left")
@@ -591,7 +566,7 @@ func (o *Operation) runEnd(ctx context.Context, r *serverRun) error {
 		err := o.call(ctx, func(ctx context.Context) error { return c.End(ctx, m.MeetingID, pw) })
 		if err != nil && !bbb.IsNotFound(err) {
 			return &OpError{Server: s.Name, Step: StepEnd, Kind: KindFailed, Meetings: meetingRefs(ms),
-				Err: fmt.Errorf("end %q was rejected: %w; the server was not stopped", m.MeetingName, trimPrefixErr(err, s.Name))}
+				Err: fmt.Errorf("end %q was rejected: %w; the server was not stopped", m.MeetingName, withoutServer(err))}
 		}
 		ended = append(ended, meetingRefs([]bbb.Meeting{m})...)
 		r.ended++
@@ -610,7 +585,7 @@ func (o *Operation) runEnd(ctx context.Context, r *serverRun) error {
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return fmt.Errorf("getMeetings after end: %w; the server was not stopped", trimPrefixErr(err, s.Name))
+				return fmt.Errorf("getMeetings after end: %w; the server was not stopped", withoutServer(err))
 			}
 			lr := meetingRefs(left)
 			return &OpError{Server: s.Name, Step: StepEnd, Kind: KindFailed, Meetings: lr,
@@ -641,9 +616,9 @@ func (o *Operation) bbbConf(ctx context.Context, r *serverRun, arg string) error
 	if err != nil {
 		r.half = fmt.Sprintf("bbb-conf %s failed: units may be partly %s", arg, map[string]string{"--stop": "stopped", "--start": "started"}[arg])
 		if res != nil && len(res.Stdout) > 0 {
-			return fmt.Errorf("bbb-conf %s: %w (%s)", arg, trimPrefixErr(err, s.Name), firstLine(strings.TrimSpace(string(res.Stdout))))
+			return fmt.Errorf("bbb-conf %s: %w (%s)", arg, withoutServer(err), firstLine(strings.TrimSpace(string(res.Stdout))))
 		}
-		return fmt.Errorf("bbb-conf %s: %w", arg, trimPrefixErr(err, s.Name))
+		return fmt.Errorf("bbb-conf %s: %w", arg, withoutServer(err))
 	}
 	return nil
 }
@@ -668,7 +643,7 @@ func (o *Operation) runStop(ctx context.Context, r *serverRun) error {
 	}
 	us, err := o.units(context.WithoutCancel(ctx), s)
 	if err != nil {
-		return fmt.Errorf("verifying the stop: %w", trimPrefixErr(err, s.Name))
+		return fmt.Errorf("verifying the stop: %w", withoutServer(err))
 	}
 	if !unitsStopped(us) {
 		var still []string

@@ -212,7 +212,7 @@ func (e *Env) Push(ctx context.Context, s Server, p PushSpec) (*PushResult, erro
 	}
 	f, err := os.Open(p.Local)
 	if err != nil {
-		return res, fmt.Errorf("%s: push: %w", s.Name, err)
+		return res, serverErr(s.Name, "push", err)
 	}
 	defer f.Close()
 	mode := ""
@@ -229,13 +229,13 @@ func (e *Env) Push(ctx context.Context, s Server, p PushSpec) (*PushResult, erro
 	}
 	res.After, res.Written = after, true
 	if after == nil || after.SHA256 != p.SHA256 {
-		return res, fmt.Errorf("%s: push: %s does not hold the pushed content after the rename", s.Name, p.Remote)
+		return res, serverErr(s.Name, "push", fmt.Errorf("%s does not hold the pushed content after the rename", p.Remote))
 	}
 	if p.Mode >= 0 && after.Mode != p.Mode {
-		return res, fmt.Errorf("%s: push: %s has mode %04o after chmod %04o", s.Name, p.Remote, after.Mode, p.Mode)
+		return res, serverErr(s.Name, "push", fmt.Errorf("%s has mode %04o after chmod %04o", p.Remote, after.Mode, p.Mode))
 	}
 	if p.Owner != "" && !ownerMatches(after, p.Owner) {
-		return res, fmt.Errorf("%s: push: %s belongs to %s:%s after chown %s", s.Name, p.Remote, after.User, after.Group, p.Owner)
+		return res, serverErr(s.Name, "push", fmt.Errorf("%s belongs to %s:%s after chown %s", p.Remote, after.User, after.Group, p.Owner))
 	}
 	return res, nil
 }
@@ -251,13 +251,13 @@ func (e *Env) pushRun(ctx context.Context, s Server, p PushSpec, cmd ssh.Command
 			if i := strings.IndexByte(msg, '\n'); i >= 0 {
 				msg = msg[:i]
 			}
-			return nil, fmt.Errorf("%s: push: %s: %s", s.Name, p.Remote, msg)
+			return nil, serverErr(s.Name, "push", fmt.Errorf("%s: %s", p.Remote, msg))
 		}
 		return nil, err
 	}
 	st, err := parseFileState(string(r.Stdout))
 	if err != nil {
-		return nil, fmt.Errorf("%s: push: %s: %w", s.Name, p.Remote, err)
+		return nil, serverErr(s.Name, "push", fmt.Errorf("%s: %w", p.Remote, err))
 	}
 	return st, nil
 }

@@ -36,11 +36,14 @@ type ErrTimeout struct {
 	Login *ssh.DialTimeoutError
 }
 
-func (e *ErrTimeout) Error() string {
+func (e *ErrTimeout) Error() string { return e.Server + ": " + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *ErrTimeout) Detail() string {
 	if e.Login != nil {
-		return fmt.Sprintf("%s: SSH login to %s not done within %s (--timeout; %s timed out, the command did not start)", e.Server, e.Login.What, e.Timeout, e.Login.Phase)
+		return fmt.Sprintf("SSH login to %s not done within %s (--timeout; %s timed out, the command did not start)", e.Login.What, e.Timeout, e.Login.Phase)
 	}
-	return fmt.Sprintf("%s: not done within %s (--timeout; raise it for long work or a slow server)", e.Server, e.Timeout)
+	return fmt.Sprintf("not done within %s (--timeout; raise it for long work or a slow server)", e.Timeout)
 }
 
 // deadlinePassed reports whether ctx's deadline has passed, also when an
@@ -86,8 +89,11 @@ type NotRunError struct {
 	Failed []string
 }
 
-func (e *NotRunError) Error() string {
-	return fmt.Sprintf("%s: not run: batch %d failed (%s)", e.Server, e.Batch, strings.Join(e.Failed, ", "))
+func (e *NotRunError) Error() string { return e.Server + ": " + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *NotRunError) Detail() string {
+	return fmt.Sprintf("not run: batch %d failed (%s)", e.Batch, strings.Join(e.Failed, ", "))
 }
 
 // RunRolling is Run in batches (see Rollout; within a batch at most
@@ -185,7 +191,7 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- out{err: fmt.Errorf("%s: internal error: %v", s.Name, r)}
+				done <- out{err: &ServerError{Server: s.Name, Step: "internal error", Err: fmt.Errorf("%v", r)}}
 			}
 		}()
 		v, err := fn(ctx, s)

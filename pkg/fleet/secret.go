@@ -111,11 +111,11 @@ func (e *Env) fetchSecret(ctx context.Context, s Server, opts SecretFetchOptions
 	reported, secret, err := bbb.ParseSecret(string(res.Stdout))
 	f.ReportedURL = reported
 	if err != nil {
-		f.Err = fmt.Errorf("%s: cannot read the secret: %w", s.Name, err)
+		f.Err = &ServerError{Server: s.Name, Err: fmt.Errorf("cannot read the secret: %w", err)}
 		return f
 	}
 	if !validSecret(secret) {
-		f.Err = fmt.Errorf("%s: bbb-conf --secret printed a secret bbbfleet cannot use (%d characters, expected printable ASCII)", s.Name, len(secret))
+		f.Err = &ServerError{Server: s.Name, Err: fmt.Errorf("bbb-conf --secret printed a secret bbbfleet cannot use (%d characters, expected printable ASCII)", len(secret))}
 		return f
 	}
 	f.secret = secret
@@ -176,12 +176,15 @@ type SecretRejectedError struct {
 	Err    error
 }
 
-func (e *SecretRejectedError) Error() string {
+func (e *SecretRejectedError) Error() string { return e.Server + ": " + e.Detail() }
+
+// Detail is the message without the server's name in front.
+func (e *SecretRejectedError) Detail() string {
 	if e.Advice != "" {
-		return fmt.Sprintf("%s: the API at %s rejects the secret bbb-conf printed, so it was not saved: %s", e.Server, e.URL, e.Advice)
+		return fmt.Sprintf("the API at %s rejects the secret bbb-conf printed, so it was not saved: %s", e.URL, e.Advice)
 	}
-	msg := fmt.Sprintf("%s: the API at %s rejects the secret bbb-conf printed, so it was not saved: "+
-		"restart bbb-web if the secret was just changed (bbb-conf --restart), or check that api.url points at this server", e.Server, e.URL)
+	msg := fmt.Sprintf("the API at %s rejects the secret bbb-conf printed, so it was not saved: "+
+		"restart bbb-web if the secret was just changed (bbb-conf --restart), or check that api.url points at this server", e.URL)
 	if e.SHA1 {
 		msg += ", or set api.checksum to sha256 if the server no longer accepts sha1"
 	}
@@ -197,9 +200,12 @@ type SecretUnverifiedError struct {
 	Err    error
 }
 
-func (e *SecretUnverifiedError) Error() string {
-	return fmt.Sprintf("%s: cannot verify the secret, so it was not saved (use --no-verify to save it anyway): %s",
-		e.Server, strings.TrimPrefix(e.Err.Error(), e.Server+": "))
+func (e *SecretUnverifiedError) Error() string { return e.Server + ": " + e.Detail() }
+
+// Detail is the message without the server's name: the cause is asked
+// for its own message without it.
+func (e *SecretUnverifiedError) Detail() string {
+	return "cannot verify the secret, so it was not saved (use --no-verify to save it anyway): " + Detail(e.Err)
 }
 
 func (e *SecretUnverifiedError) Unwrap() error { return e.Err }
@@ -211,7 +217,7 @@ func secretCommandError(name string, res *ssh.Result, err error) error {
 	if !errors.As(err, &xe) {
 		return err
 	}
-	msg := fmt.Sprintf("%s: bbb-conf --secret exited with status %d", name, xe.Status)
+	msg := fmt.Sprintf("bbb-conf --secret exited with status %d", xe.Status)
 	if res != nil {
 		out := string(res.Stdout) + "\n" + string(res.Stderr)
 		switch {
@@ -228,7 +234,7 @@ func secretCommandError(name string, res *ssh.Result, err error) error {
 			}
 		}
 	}
-	return errors.New(msg)
+	return &ServerError{Server: name, Err: errors.New(msg)}
 }
 
 func validSecret(s string) bool {

@@ -89,11 +89,11 @@ func dial(ctx context.Context, cfg Config, pool *JumpPool) (*Client, error) {
 		if name == "" {
 			name = cfg.Host
 		}
-		return nil, fmt.Errorf("%s: ssh: %w", name, err)
+		return nil, errorf(name, "%w", err)
 	}
 	hk, err := loadHostKeys(r.knownHosts, r.systemKnownHosts, r.policy)
 	if err != nil {
-		return nil, fmt.Errorf("%s: ssh: %w", r.name, err)
+		return nil, errorf(r.name, "%w", err)
 	}
 	hk.onRecord = cfg.OnHostKeyRecorded
 	var jumps []*gossh.Client
@@ -153,10 +153,10 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 		what = addr + " (via jump host)"
 	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("%s: ssh: %s: %s", r.name, what, fmt.Sprintf(format, args...))
+		return errorf(r.name, "%s: %s", what, fmt.Sprintf(format, args...))
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, err)
+		return nil, errorf(r.name, "%s: %w", what, err)
 	}
 
 	start := time.Now()
@@ -182,10 +182,10 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	a := loadAuth(hctx, ep, r.agent, deadline)
 	defer a.close()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, err)
+		return nil, errorf(r.name, "%s: %w", what, err)
 	}
 	if len(a.signers) == 0 {
-		return nil, fmt.Errorf("%s: ssh: no usable key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
+		return nil, taggedf(ErrNoKey, r.name, "no usable key for %s@%s; tried %s", ep.user, addr, a.describe())
 	}
 
 	var conn net.Conn
@@ -199,7 +199,7 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	if err != nil {
 		switch {
 		case errors.Is(ctx.Err(), context.Canceled):
-			return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, ctx.Err())
+			return nil, errorf(r.name, "%s: %w", what, ctx.Err())
 		case ctx.Err() != nil || hctx.Err() != nil || isTimeout(err):
 			return nil, timedOut("TCP connect", "")
 		case errors.Is(err, syscall.ECONNREFUSED):
@@ -237,15 +237,15 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 		case errors.As(err, &hke):
 			return nil, hke
 		case errors.Is(ctx.Err(), context.Canceled):
-			return nil, fmt.Errorf("%s: ssh: %s: %w", r.name, what, ctx.Err())
+			return nil, errorf(r.name, "%s: %w", what, ctx.Err())
 		case ctx.Err() != nil || hctx.Err() != nil || isTimeout(err):
 			return nil, timedOut("SSH handshake", "TCP connected, but the server sent no SSH banner or stalled")
 		case strings.Contains(err.Error(), "unable to authenticate"):
-			return nil, fmt.Errorf("%s: ssh: no accepted key for %s@%s; tried %s", r.name, ep.user, addr, a.describe())
+			return nil, taggedf(ErrNoKey, r.name, "no accepted key for %s@%s; tried %s", ep.user, addr, a.describe())
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, timedOut("SSH handshake", "")
 		default:
-			return nil, fail("%v", err)
+			return nil, errorf(r.name, "%s: %w", what, err) // the cause stays reachable (a host key check that failed)
 		}
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -261,12 +261,18 @@ type DialTimeoutError struct {
 	caller                          bool
 }
 
-func (e *DialTimeoutError) Error() string {
+func (e *DialTimeoutError) Error() string { return e.Server + ": " + e.Detail() }
+
+// Detail is the message without the server's name.
+func (e *DialTimeoutError) Detail() string { return "ssh: " + e.Reason() }
+
+// Reason is Detail without "ssh: ".
+func (e *DialTimeoutError) Reason() string {
 	why := ""
 	if e.Why != "" {
 		why = "; " + e.Why
 	}
-	return fmt.Sprintf("%s: ssh: %s: %s timed out after %s (%s)%s", e.Server, e.What, e.Phase, e.Elapsed, e.Limit, why)
+	return fmt.Sprintf("%s: %s timed out after %s (%s)%s", e.What, e.Phase, e.Elapsed, e.Limit, why)
 }
 
 // Unwrap is context.DeadlineExceeded when the caller's deadline ended the

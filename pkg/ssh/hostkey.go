@@ -346,7 +346,13 @@ type HostKeyError struct {
 	msg         string
 }
 
-func (e *HostKeyError) Error() string { return e.msg }
+func (e *HostKeyError) Error() string { return e.Name + ": " + e.Detail() }
+
+// Detail is the message without the server's name.
+func (e *HostKeyError) Detail() string { return "ssh: " + e.msg }
+
+// Reason is Detail without "ssh: ".
+func (e *HostKeyError) Reason() string { return e.msg }
 
 // callback returns the HostKeyCallback for the hop ep. The key is checked
 // under ep.hostKeyAddr() (lower-cased host name, or HostKeyAlias),
@@ -369,8 +375,8 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 		switch {
 		case errors.As(err, &re):
 			return &HostKeyError{Name: name, Addr: addr, Fingerprint: fp, Changed: true,
-				msg: fmt.Sprintf("%s: ssh: host key %s of %s is marked @revoked in %s:%d; refusing to connect",
-					name, fp, addr, re.Revoked.Filename, re.Revoked.Line)}
+				msg: fmt.Sprintf("host key %s of %s is marked @revoked in %s:%d; refusing to connect",
+					fp, addr, re.Revoked.Filename, re.Revoked.Line)}
 		case errors.As(err, &ke) && len(ke.Want) == 0:
 			if hk.policy == PolicyAcceptNew {
 				recorded, err := hk.record(name, ep, key)
@@ -392,11 +398,11 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 				scan += " | sed " + Quote([]string{"s/^[^ ]*/" + ep.keyAlias + "/"})
 			}
 			return &HostKeyError{Name: name, Addr: addr, Fingerprint: fp, Unknown: true,
-				msg: fmt.Sprintf("%s: ssh: host %s is not in %s (%s key %s); "+
+				msg: fmt.Sprintf("host %s is not in %s (%s key %s); "+
 					"compare that fingerprint out of band first, e.g. on the server's console: ssh-keygen -lf %s; "+
 					"if it matches, trust it with: %s >> %s   (ssh-keyscan itself trusts whatever answers, as "+
 					"host_key_policy: accept-new does when it records new hosts on first contact)%s",
-					name, addr, tildePath(hk.files[0]), key.Type(), fp, hostKeyPubFile(key.Type()), scan, tildePath(hk.files[0]), hk.skippedNote())}
+					addr, tildePath(hk.files[0]), key.Type(), fp, hostKeyPubFile(key.Type()), scan, tildePath(hk.files[0]), hk.skippedNote())}
 		case errors.As(err, &ke):
 			var where []string
 			sameType := false
@@ -411,13 +417,13 @@ func (hk *hostKeys) callback(name string, ep endpoint) gossh.HostKeyCallback {
 				what = "server presented a key of a type known_hosts does not hold for it"
 			}
 			return &HostKeyError{Name: name, Addr: addr, Fingerprint: fp, Changed: true,
-				msg: fmt.Sprintf("%s: ssh: %s for %s: it presented %s %s but the recorded key is at %s; "+
+				msg: fmt.Sprintf("%s for %s: it presented %s %s but the recorded key is at %s; "+
 					"refusing to connect (possible man-in-the-middle). If the server was really "+
 					"reinstalled, remove the old line (ssh-keygen -R %s -f %s) and check the new fingerprint",
-					name, what, addr, key.Type(), fp, strings.Join(where, ", "),
+					what, addr, key.Type(), fp, strings.Join(where, ", "),
 					Quote([]string{knownhosts.Normalize(addr)}), tildePath(ke.Want[0].Filename))}
 		default:
-			return fmt.Errorf("%s: ssh: checking host key of %s: %w", name, addr, err)
+			return taggedf(ErrHostKey, name, "checking host key of %s: %w", addr, err)
 		}
 	}
 }
@@ -469,15 +475,15 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) (bool,
 	knownHostsMu.Lock()
 	defer knownHostsMu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return false, fmt.Errorf("%s: ssh: recording host key: %w", name, err)
+		return false, taggedf(ErrHostKey, name, "recording host key: %w", err)
 	}
 	f, err := openKnownHostsForAppend(file)
 	if err != nil {
-		return false, fmt.Errorf("%s: ssh: recording host key: %w", name, err)
+		return false, taggedf(ErrHostKey, name, "recording host key: %w", err)
 	}
 	defer f.Close()
 	if err := flock.LockTimeout(f, true, 5*time.Second); err != nil {
-		return false, fmt.Errorf("%s: ssh: locking %s: %w", name, file, err)
+		return false, errorf(name, "locking %s: %w", file, err)
 	}
 	defer flock.Unlock(f)
 
@@ -485,14 +491,14 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) (bool,
 	// happens to the path meanwhile).
 	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<40))
 	if err != nil {
-		return false, fmt.Errorf("%s: ssh: recording host key: %w", name, err)
+		return false, taggedf(ErrHostKey, name, "recording host key: %w", err)
 	}
 	if len(data) > 0 {
 		fresh := &hostKeys{files: hk.files, policy: PolicyStrict}
 		// Parse what is on disk now, for this file only.
 		cb, _, err := readKnownHosts([]khFile{{name: file}})
 		if err != nil {
-			return false, fmt.Errorf("%s: ssh: %w", name, err)
+			return false, errorf(name, "%w", err)
 		}
 		fresh.cb = cb
 		if err := fresh.callback(name, ep)(addr, fakeAddr(addr), key); err == nil {
@@ -506,10 +512,10 @@ func (hk *hostKeys) record(name string, ep endpoint, key gossh.PublicKey) (bool,
 		line = "\n" + line
 	}
 	if _, err := f.WriteString(line); err != nil {
-		return false, fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
+		return false, taggedf(ErrHostKey, name, "recording host key in %s: %w", file, err)
 	}
 	if err := f.Sync(); err != nil {
-		return false, fmt.Errorf("%s: ssh: recording host key in %s: %w", name, file, err)
+		return false, taggedf(ErrHostKey, name, "recording host key in %s: %w", file, err)
 	}
 	return true, nil
 }

@@ -3,7 +3,6 @@ package ssh
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -49,8 +48,7 @@ type poolConn struct {
 	ready  chan struct{} // closed once client or err is set
 	client *gossh.Client
 	err    error
-	name   string // the server whose Dial dialled it (its errors name it)
-	ctxErr bool   // it failed because that Dial's ctx ended
+	ctxErr bool // it failed because that Dial's ctx ended
 }
 
 // NewJumpPool returns an empty pool.
@@ -106,11 +104,11 @@ func (p *JumpPool) hop(ctx context.Context, key string, r *resolved, hk *hostKey
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			return nil, fmt.Errorf("%s: ssh: jump host %s: the jump pool is closed", r.name, ep.addr())
+			return nil, errorf(r.name, "jump host %s: the jump pool is closed", ep.addr())
 		}
 		pc := p.conns[key]
 		if pc == nil {
-			pc = &poolConn{ready: make(chan struct{}), name: r.name}
+			pc = &poolConn{ready: make(chan struct{})}
 			p.conns[key] = pc
 			p.mu.Unlock()
 			return p.dialHop(ctx, key, pc, r, hk, ep, via)
@@ -119,7 +117,7 @@ func (p *JumpPool) hop(ctx context.Context, key string, r *resolved, hk *hostKey
 		select {
 		case <-pc.ready:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%s: ssh: jump host %s: %w", r.name, ep.addr(), ctx.Err())
+			return nil, errorf(r.name, "jump host %s: %w", ep.addr(), ctx.Err())
 		}
 		if pc.err == nil {
 			return pc.client, nil
@@ -127,7 +125,7 @@ func (p *JumpPool) hop(ctx context.Context, key string, r *resolved, hk *hostKey
 		if pc.ctxErr && attempt < maxJumpWaits && ctx.Err() == nil {
 			continue // that Dial gave up; dial it ourselves
 		}
-		return nil, renamed(pc.err, pc.name, r.name)
+		return nil, withServer(pc.err, r.name)
 	}
 }
 
@@ -139,7 +137,7 @@ func (p *JumpPool) dialHop(ctx context.Context, key string, pc *poolConn, r *res
 	defer close(pc.ready)
 	if err == nil && p.closed {
 		c.Close()
-		c, err = nil, fmt.Errorf("%s: ssh: jump host %s: the jump pool is closed", r.name, ep.addr())
+		c, err = nil, errorf(r.name, "jump host %s: the jump pool is closed", ep.addr())
 	}
 	pc.client, pc.err = c, err
 	if err != nil {
@@ -161,22 +159,4 @@ func (p *JumpPool) dialHop(ctx context.Context, key string, pc *poolConn, r *res
 		p.mu.Unlock()
 	}()
 	return c, nil
-}
-
-// renamedError is a shared jump's error as another server's Dial reports
-// it: prefixed with that server's name.
-type renamedError struct {
-	msg string
-	err error
-}
-
-func (e *renamedError) Error() string { return e.msg }
-func (e *renamedError) Unwrap() error { return e.err }
-
-func renamed(err error, from, to string) error {
-	msg := err.Error()
-	if from == to || !strings.HasPrefix(msg, from+": ") {
-		return err
-	}
-	return &renamedError{msg: to + ": " + strings.TrimPrefix(msg, from+": "), err: err}
 }

@@ -63,10 +63,13 @@ type ExitError struct {
 	Signal string // set when the command was killed by a signal, e.g. "KILL"
 }
 
-func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("%s: remote command exited with status %d", e.Name, e.Status)
+func (e *ExitError) Error() string { return e.Name + ": " + e.Detail() }
+
+// Detail is the message without the server's name.
+func (e *ExitError) Detail() string {
+	msg := fmt.Sprintf("remote command exited with status %d", e.Status)
 	if e.Signal != "" {
-		msg = fmt.Sprintf("%s: remote command killed by signal %s", e.Name, e.Signal)
+		msg = fmt.Sprintf("remote command killed by signal %s", e.Signal)
 	}
 	if s := summarize(e.Stderr); s != "" {
 		msg += ": " + s
@@ -84,9 +87,12 @@ type sudoPasswordError struct {
 	exit       *ExitError
 }
 
-func (e *sudoPasswordError) Error() string {
-	return fmt.Sprintf("%s: sudo on %s wants a password; allow passwordless sudo for %s (NOPASSWD) or connect as root",
-		e.name, e.name, e.user)
+func (e *sudoPasswordError) Error() string { return e.name + ": " + e.Detail() }
+
+// Detail is the message without the server's name in front (it names the
+// server once, as the one whose sudo asks).
+func (e *sudoPasswordError) Detail() string {
+	return fmt.Sprintf("sudo on %s wants a password; allow passwordless sudo for %s (NOPASSWD) or connect as root", e.name, e.user)
 }
 
 func (e *sudoPasswordError) Unwrap() []error { return []error{ErrSudoPassword, e.exit} }
@@ -201,9 +207,9 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	res := &Result{ExitStatus: -1}
 	line, err := c.commandLine(cmd)
 	if err != nil {
-		return res, fmt.Errorf("%s: ssh: %w", c.name, err)
+		return res, errorf(c.name, "%w", err)
 	}
-	ctxErr := func() error { return fmt.Errorf("%s: ssh: %w", c.name, ctx.Err()) }
+	ctxErr := func() error { return errorf(c.name, "%w", ctx.Err()) }
 
 	// Counted as active (see the cancel cleanup), after any cleanup.
 	if c.enter(ctx) != nil {
@@ -225,7 +231,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 		if ctx.Err() != nil {
 			return res, ctxErr()
 		}
-		return res, fmt.Errorf("%s: ssh: opening session: %w", c.name, err)
+		return res, errorf(c.name, "opening session: %w", err)
 	}
 	// The slot is held until the session is closed, or, when ctx ends
 	// before sshd answers the exec request, until it answers (see below).
@@ -249,7 +255,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	if cmd.Stdin != nil {
 		// Our own copy, so Wait never waits for the caller's reader.
 		if stdin, err = sess.StdinPipe(); err != nil {
-			return res, fmt.Errorf("%s: ssh: %w", c.name, err)
+			return res, errorf(c.name, "%w", err)
 		}
 	}
 	// Start waits for sshd's answer to the exec request: under ctx, so a
@@ -263,7 +269,7 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 	select {
 	case err := <-started:
 		if err != nil {
-			return res, fmt.Errorf("%s: ssh: starting command: %w", c.name, err)
+			return res, errorf(c.name, "starting command: %w", err)
 		}
 	case <-ctx.Done():
 		sess.Close()
@@ -310,9 +316,9 @@ func (c *Client) Run(ctx context.Context, cmd Command) (*Result, error) {
 		}
 		return res, xe
 	case errors.As(werr, &missing):
-		return res, fmt.Errorf("%s: ssh: the connection ended before the command reported its exit status", c.name)
+		return res, errorf(c.name, "the connection ended before the command reported its exit status")
 	default:
-		return res, fmt.Errorf("%s: ssh: %w", c.name, werr)
+		return res, errorf(c.name, "%w", werr)
 	}
 }
 
