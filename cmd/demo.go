@@ -264,7 +264,7 @@ func tour(app *App, f *simfleet.Fleet, o demoOptions) error {
 		}
 		// The tour's commands read no input (exec would send on whatever
 		// stdin holds, and wait for it to end).
-		sub := &ui.IO{In: strings.NewReader(""), Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color}
+		sub := &ui.IO{In: strings.NewReader(""), Out: app.IO.Out, ErrOut: app.IO.ErrOut, OutTTY: app.IO.OutTTY, Color: app.IO.Color, Width: app.IO.Width}
 		start := time.Now()
 		code := runWithEnv(ctx, append([]string{"-c", f.Config}, s.args...), sub, env)
 		if app.Verbose {
@@ -305,13 +305,14 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 		try = append(try, [2]string{"bbbfleet exec " + bad + " -- systemctl restart " + simfleet.ProblemUnit, "fix " + bad + " (it changes the server), then check again"})
 	}
 	ds := f.Hosts[drainServer(f)].Name
+	night := f.SimNow().Format("2006-01-02") + " 23:00" // the simulated day's night
 	try = append(try,
 		[2]string{"bbbfleet stop " + ds + " --dry-run", "what a stop would do: steps, meetings"},
 		[2]string{"bbbfleet stop " + ds + " --drain 5m --power-off", "cordon, warn, wait for the lessons to end, stop, power off"},
 		[2]string{"bbbfleet start " + ds, "power on, start, wait until ready, enable in Scalelite"},
 		[2]string{"bbbfleet servers", "with each server's Scalelite state"},
-		[2]string{fmt.Sprintf("bbbfleet schedule apply --dry-run --at %q", f.SimNow().Format("2006-01-02 23:00")), "what the schedule's night shutdown would do to each server"},
-		[2]string{fmt.Sprintf("bbbfleet schedule apply --at %q", f.SimNow().Format("2006-01-02 23:00")), "apply it: drain the pool (the lessons end), stop; run it twice"})
+		[2]string{fmt.Sprintf("bbbfleet schedule apply --dry-run --at %q", night), "what the schedule's night shutdown would do to each server"},
+		[2]string{fmt.Sprintf("bbbfleet schedule apply --at %q", night), "apply it: drain the pool (the lessons end), stop; run it twice"})
 	if f.New != nil {
 		try = append(try,
 			[2]string{"bbbfleet install " + f.New.Name + " --preflight-only", "is " + f.New.Name + " (no BBB yet) fit for BBB 3.0?"},

@@ -226,6 +226,8 @@ func TestDemoServe(t *testing.T) {
 	if simAt == "" {
 		t.Errorf("serve output does not suggest schedule apply:\n%s", o)
 	} else {
+		// the suggested command line works as printed
+		runCmd(0, "schedule", "apply", "--dry-run", "--at", simAt)
 		day, _, _ := strings.Cut(simAt, " ")
 		if a := runCmd(0, "schedule", "apply", "--at", day+" 10:00"); !strings.Contains(a, "unchanged") {
 			t.Errorf("schedule apply at %s 10:00:\n%s", day, a)

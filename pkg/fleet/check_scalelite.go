@@ -30,6 +30,10 @@ func (e *Env) startScaleliteCheck(ctx context.Context, servers []Server) *scalel
 	return c
 }
 
+// scaleliteNotRegistered starts the message of a server Scalelite does not
+// know (ApplySchedule tells it from a cordoned one by it).
+const scaleliteNotRegistered = "not registered in Scalelite"
+
 // result is one server's scalelite check: enabled and online is OK;
 // cordoned, disabled, offline or not registered is WARNING; Scalelite not
 // answering is UNKNOWN.
@@ -43,7 +47,7 @@ func (c *scaleliteCheck) result(s Server) CheckResult {
 	en, ok := c.states[s.Name]
 	if !ok {
 		r.Status = CheckWarning
-		r.Message = fmt.Sprintf("not registered in Scalelite (no server with url %s)", strings.TrimSuffix(s.API.URL, "/"))
+		r.Message = fmt.Sprintf("%s (no server with url %s)", scaleliteNotRegistered, strings.TrimSuffix(s.API.URL, "/"))
 		return r
 	}
 	online := "online"

@@ -64,6 +64,11 @@ func ApplySchedule(results []*ServerCheck, sched *schedule.Schedule, now time.Ti
 					expected = strings.HasPrefix(c.Message, "TLS handshake with")
 				case CheckSSH:
 					expected = d.Rule.Power
+				case CheckScalelite:
+					// stop cordons it; Scalelite's poller then sees it
+					// offline: both are the stopped state. A server
+					// Scalelite does not know is still a problem.
+					expected = c.Status == CheckWarning && !strings.HasPrefix(c.Message, scaleliteNotRegistered)
 				default:
 					// the SSH checks of a powered-off server did not run
 					expected = d.Rule.Power && sshDown && c.Status == CheckUnknown

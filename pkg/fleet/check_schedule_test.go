@@ -132,3 +132,31 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyScheduleScaleliteCordoned: a server the schedule stopped is
+// cordoned (and soon offline) in Scalelite: that is its stopped state, not
+// a warning; one Scalelite does not know stays a warning.
+func TestApplyScheduleScaleliteCordoned(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte(scheduleYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, _ := time.LoadLocation("Europe/Berlin")
+	night := time.Date(2026, 12, 8, 23, 15, 0, 0, be)
+	cordoned := downCheck("bbb1")
+	cordoned.Checks = append(cordoned.Checks, CheckResult{Name: CheckScalelite, Status: CheckWarning,
+		Message: "cordoned, offline, load 0.0 (takes no new meetings)"})
+	missing := downCheck("bbb2")
+	missing.Checks = append(missing.Checks, CheckResult{Name: CheckScalelite, Status: CheckWarning,
+		Message: scaleliteNotRegistered + " (no server with url https://bbb2.example.org/bigbluebutton/api)"})
+	for _, r := range []*ServerCheck{cordoned, missing} {
+		r.summarize()
+	}
+	ApplySchedule([]*ServerCheck{cordoned, missing}, cfg.Schedule, night)
+	if cordoned.Status != CheckOK || cordoned.Get(CheckScalelite).Status != CheckOK {
+		t.Errorf("cordoned by the schedule's stop: %s %+v", cordoned.Status, cordoned.Problems())
+	}
+	if missing.Get(CheckScalelite).Status != CheckWarning {
+		t.Errorf("not registered: %+v", missing.Get(CheckScalelite))
+	}
+}
