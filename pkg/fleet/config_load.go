@@ -76,11 +76,14 @@ func Load(path string) (*Config, error) {
 	data, err := readConfig(path)
 	if err != nil {
 		var ue *UntrustedFileError
+		var nr *notRegularError
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			return nil, &NotFoundError{Searched: []string{path}}
 		case errors.As(err, &ue):
 			return nil, err
+		case errors.As(err, &nr):
+			return nil, &ConfigError{File: path, Msg: nr.detail(), Final: true}
 		}
 		return nil, &ConfigError{File: path, Msg: err.Error()}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 )
 
@@ -129,6 +130,11 @@ func openTrusted(what, path string) (*os.File, os.FileInfo, error) {
 		return nil, nil, err
 	}
 	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		// Not a file at all (a directory such as /tmp): say that, not
+		// how to change its owner or mode.
+		err = &notRegularError{What: what, Path: path, Dir: fi.IsDir()}
+	}
 	if err == nil {
 		err = checkTrusted(what, path, fi)
 	}
@@ -137,4 +143,20 @@ func openTrusted(what, path string) (*os.File, os.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, fi, nil
+}
+
+// notRegularError is a config or secrets path that is not a regular file.
+type notRegularError struct {
+	What, Path string
+	Dir        bool
+}
+
+func (e *notRegularError) Error() string { return e.Path + ": " + e.detail() }
+
+// detail is the message without the path.
+func (e *notRegularError) detail() string {
+	if e.Dir {
+		return fmt.Sprintf("a directory, not a %s file (give the file's path, e.g. %s)", e.What, filepath.Join(e.Path, "bbbfleet.yaml"))
+	}
+	return fmt.Sprintf("not a regular file, so it cannot be the %s file", e.What)
 }
