@@ -30,9 +30,9 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
        deadline passed (the server stays up and cordoned), Scalelite
        configured but unreachable (also when schedule apply stops a
        server); init would overwrite a config
-  4    another changing run (start, stop, restart, schedule apply) holds
-       the fleet lock;
-       the message names it (pid, command, since); --wait-lock D waits
+  4    another changing run (start, stop, restart, install, schedule
+       apply) holds the fleet lock; the message names it (pid, command,
+       since); --wait-lock D waits
   130  interrupted (Ctrl-C); remote commands were cancelled (start, stop
        and restart let a running bbb-conf or power hook finish), nothing
        further was done, and each server's state and undo are printed.
@@ -40,8 +40,7 @@ const exitCodesHelp = `bbbfleet exits with one of these codes:
        schedule run exits 0 on SIGTERM or SIGINT.
 
 When servers end differently, start, stop, restart and schedule apply
-exit with the most
-pressing code: 130 before 1 before 3.
+exit with the most pressing code: 130 before 1 before 3.
 
 bbbfleet check follows the monitoring-plugin convention instead, in every
 output mode: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (with -o nagios, a usage

@@ -64,7 +64,7 @@ EXIT STATUS: 0 installed and verified, 1 blocked by preflight or failed,
   bbbfleet install @new --dry-run
   bbbfleet install @new --register
   bbbfleet install --attach new1`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: app.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.attach && o.preflightOnly {

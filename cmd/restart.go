@@ -38,7 +38,7 @@ stopped), 2 usage, configuration or audit log error, 3 refused for safety,
 4 lock held, 130 interrupted.`,
 		Example: `  bbbfleet restart @pool --drain 30m
   bbbfleet restart all -j 2 --drain 10m --force`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: app.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			drain, d, err := parseDrain(o.drain)

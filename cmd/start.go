@@ -36,7 +36,7 @@ EXIT STATUS: 0 ready, 1 a server failed, 2 usage, configuration or audit
 log error, 4 lock held, 130 interrupted.`,
 		Example: `  bbbfleet start @pool
   bbbfleet start bbb3 --wait 15m`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: app.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.wait <= 0 {

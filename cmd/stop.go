@@ -64,7 +64,7 @@ configuration or audit log error, 3 refused for safety, 4 lock held,
 		Example: `  bbbfleet stop bbb3 --dry-run
   bbbfleet stop @pool --drain 45m --message "This server shuts down in {remaining}."
   bbbfleet stop bbb3 --drain 10m --force --power-off`,
-		Args:              cobra.MinimumNArgs(1),
+		Args:              cobra.ArbitraryArgs,
 		ValidArgsFunction: app.completeTargets,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			drain, d, err := parseDrain(o.drain)
