@@ -339,12 +339,24 @@ func (app *App) bind() error {
 	app.Parallel = app.v.GetInt("parallel")
 	app.Timeout = app.v.GetDuration("timeout")
 	if app.Parallel < 1 {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--parallel must be at least 1, got %d", app.Parallel)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s must be at least 1, got %d", app.flagOrEnv("parallel"), app.Parallel)}
 	}
 	if app.Timeout <= 0 {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--timeout must be positive, got %s", app.Timeout)}
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s must be positive, got %s", app.flagOrEnv("timeout"), app.Timeout)}
 	}
 	return nil
+}
+
+// flagOrEnv names where a global setting's value came from: "--name", or
+// BBBFLEET_NAME when the environment variable set it.
+func (app *App) flagOrEnv(name string) string {
+	if !rootFlagChanged(app, name) {
+		env := "BBBFLEET_" + strings.ToUpper(name)
+		if v, set := app.lookupEnv(env); set && strings.TrimSpace(v) != "" {
+			return env
+		}
+	}
+	return "--" + name
 }
 
 // rootFlagChanged reports whether a global flag was given on the command
@@ -404,6 +416,9 @@ func (app *App) outputFormat(allowed ...string) (string, error) {
 		if o == a {
 			return o, nil
 		}
+	}
+	if src := app.flagOrEnv("output"); src != "--output" {
+		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s=%q: unknown output format; this command supports %s", src, app.Output, strings.Join(all, ", "))}
 	}
 	return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("unknown output format %q; this command supports %s", app.Output, strings.Join(all, ", "))}
 }
