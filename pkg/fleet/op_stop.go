@@ -73,7 +73,7 @@ type MeetingsRunningError struct {
 func (e *MeetingsRunningError) Error() string {
 	var parts []string
 	switch {
-	case errors.Is(e.Unknown, ErrRecordingsUnreadable):
+	case errors.Is(e.Unknown, ErrRecordingsUnreadable), errors.Is(e.Unknown, ErrResqueUnreadable):
 		parts = append(parts, fmt.Sprintf("cannot see its recording processing (%v)", e.Unknown))
 	case e.Unknown != nil:
 		parts = append(parts, fmt.Sprintf("cannot see its meetings (%v)", e.Unknown))
@@ -96,7 +96,7 @@ func (e *MeetingsRunningError) Error() string {
 func (e *MeetingsRunningError) Summary() string {
 	var parts []string
 	switch {
-	case errors.Is(e.Unknown, ErrRecordingsUnreadable):
+	case errors.Is(e.Unknown, ErrRecordingsUnreadable), errors.Is(e.Unknown, ErrResqueUnreadable):
 		parts = append(parts, "recording processing unknown")
 	case e.Unknown != nil:
 		parts = append(parts, "meetings unknown")
@@ -120,6 +120,15 @@ func firstN(s []string, n int) []string {
 		return s
 	}
 	return append(append([]string(nil), s[:n]...), fmt.Sprintf("and %d more", len(s)-n))
+}
+
+// InstallRunningError is a refusal: a bbbfleet install still runs on the
+// server (an interrupted `install` goes on there), and starting, stopping
+// or powering off BBB in the middle of it would break it.
+type InstallRunningError struct{ Server string }
+
+func (e *InstallRunningError) Error() string {
+	return fmt.Sprintf("a bbbfleet install is still running on the server; follow it with `bbbfleet install --attach %s` and try again when it has ended", e.Server)
 }
 
 // ScaleliteUnsafeError is a refusal: Scalelite is configured but could not
@@ -219,6 +228,9 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 		} else {
 			pl.Notes = append(pl.Notes, "Scalelite: "+sl.err.Error())
 		}
+	}
+	if p.sshErr == nil && p.installing {
+		return fail(KindRefused, &InstallRunningError{Server: s.Name})
 	}
 	if po.doStop {
 		if p.sshErr != nil && po.power && po.stop.PowerOff && len(s.Power.Off) > 0 && !po.doStart &&
@@ -331,7 +343,7 @@ func (o *Operation) stopSteps(pl *Plan, slUsable, stopped bool) {
 		warn.Skip = fmt.Sprintf("BBB %s has no sendChatMessage: no warning could be sent", pl.Release)
 	}
 	drain := &Step{Name: StepDrain, Description: "wait until no meeting runs and no recording is processing", run: o.runDrain,
-		Touches: "API getMeetings; " + RecordingStatusDir + "/{recorded,ended}/*.done"}
+		Touches: "API getMeetings; " + RecordingStatusDir + "/{recorded,ended}/*.done; Resque rap: queues and workers"}
 	if so.Drain {
 		drain.Description = fmt.Sprintf("wait up to %s until no meeting runs and no recording is processing (poll every %s)", o.drainTimeout(s, so), s.Drain.Poll.D())
 	}
@@ -447,7 +459,7 @@ func (o *Operation) pendingRecordings(ctx context.Context, s Server) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	_, recs, _, rerr := parseProbe(string(res.Stdout))
+	_, recs, _, rerr, _ := readProbe(string(res.Stdout))
 	return recs, rerr
 }
 
