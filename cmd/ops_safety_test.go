@@ -8,6 +8,8 @@ import (
 
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
+	"github.com/bbbfleet/bbbfleet/internal/testfleet"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
 // BBB 2.6+ keeps recording work in Resque once rap-starter has taken the
@@ -116,5 +118,170 @@ func TestOpsRefuseDuringInstall(t *testing.T) {
 	}
 	if !f.State(t, 0).Machine.NoBBB {
 		t.Fatal("the install finished before the operations ran: the test proves nothing")
+	}
+}
+
+// Scalelite does not keep URLs unique: every entry with the server's URL
+// is cordoned (a duplicate left enabled would still get meetings), and
+// start enables them all.
+func TestStopCordonsDuplicateScaleliteEntries(t *testing.T) {
+	f, _ := opFleet(t, "", nil)
+	if err := f.Scalelite.Sim.Update(func(s *sim.State) error {
+		d := s.Scalelite.Servers[0]
+		d.ID = "dup00000-0000-4000-8000-000000000001"
+		s.Scalelite.Servers = append(s.Scalelite.Servers, d)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	states := func() []string {
+		s, err := f.Scalelite.Sim.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []string{s.Scalelite.Servers[0].State, s.Scalelite.Servers[2].State, s.Scalelite.Servers[1].State}
+	}
+	out, errOut, code := run(t, f.Config, "stop", "bbb1", "--drain", "5s")
+	if code != 0 || !f.State(t, 0).Stopped {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if st := states(); st[0] != sim.ScaleliteCordoned || st[1] != sim.ScaleliteCordoned || st[2] != sim.ScaleliteEnabled {
+		t.Errorf("Scalelite states (bbb1, its duplicate, bbb2): %v", st)
+	}
+	if !strings.Contains(out, "cordoned 2 of the 2 Scalelite entries that share this URL") {
+		t.Errorf("the cordon does not say it cordoned both:\n%s", out)
+	}
+	out, errOut, code = run(t, f.Config, "start", "bbb1")
+	if code != 0 {
+		t.Fatalf("start: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if st := states(); st[0] != sim.ScaleliteEnabled || st[1] != sim.ScaleliteEnabled {
+		t.Errorf("after start: %v", st)
+	}
+	if !strings.Contains(out, "enabled 2 of the 2 Scalelite entries") {
+		t.Errorf("start does not say it enabled both:\n%s", out)
+	}
+}
+
+// restart puts a server back as it was in Scalelite: one the
+// administrator cordoned stays cordoned; an enabled one is enabled again.
+func TestRestartKeepsScaleliteState(t *testing.T) {
+	f, _ := opFleet(t, "", nil)
+	if err := f.Scalelite.Sim.Update(func(s *sim.State) error {
+		s.Scalelite.Servers[0].State = sim.ScaleliteCordoned
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, f.Config, "restart", "bbb1", "bbb2")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := scaleliteState(t, f, 0); got != sim.ScaleliteCordoned {
+		t.Errorf("bbb1 (cordoned before): %s after the restart", got)
+	}
+	if got := scaleliteState(t, f, 1); got != sim.ScaleliteEnabled {
+		t.Errorf("bbb2 (enabled before): %s after the restart", got)
+	}
+	if !strings.Contains(out, "left cordoned in Scalelite as it was") {
+		t.Errorf("the result does not say bbb1 was left cordoned:\n%s", out)
+	}
+	// start still enables: that is its job.
+	out, errOut, code = run(t, f.Config, "start", "bbb1")
+	if code != 0 || scaleliteState(t, f, 0) != sim.ScaleliteEnabled {
+		t.Fatalf("start: exit %d, state %s\n%s\n%s", code, scaleliteState(t, f, 0), out, errOut)
+	}
+}
+
+// opEnv is the product's environment for f, for tests that watch the
+// operation's events.
+func opEnv(t *testing.T, f *testfleet.Fleet) (*fleet.Env, []fleet.Server) {
+	t.Helper()
+	cfg, err := fleet.Load(f.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := fleet.LoadSecrets(cfg.SecretsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: 4, Timeout: 10 * time.Second})
+	env.SSHConfigFile = "none"
+	t.Cleanup(func() { env.Close() })
+	servers, err := cfg.Select([]string{"bbb1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, servers
+}
+
+// A meeting created after the drain's last look is seen just before
+// `bbb-conf --stop`: refused (the server stays up and cordoned), or with
+// --force ended first.
+func TestStopLastLookBeforeStop(t *testing.T) {
+	t.Setenv("SSH_AUTH_SOCK", "")
+	for _, force := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "force"}[force], func(t *testing.T) {
+			f, _ := opFleet(t, "", withMeetings(1, 300*time.Millisecond))
+			env, servers := opEnv(t, f)
+			op := env.NewOperation("stop")
+			created := false
+			op.Subscribe(func(ev fleet.Event) {
+				if ev.Step == fleet.StepDrain && ev.Phase == fleet.PhaseDone {
+					// A class joins right after the drain saw none.
+					f.Update(t, 0, func(s *sim.State) {
+						s.Meetings = sim.GenerateMeetings(11, 1, 4, time.Now())
+						created = true
+					})
+				}
+			})
+			so := fleet.StopOptions{Drain: true, DrainTimeout: 10 * time.Second, Force: force}
+			plans := op.PlanStop(context.Background(), servers, so)
+			outs := op.Apply(context.Background(), plans)
+			if !created {
+				t.Fatal("the drain did not finish: the test proves nothing")
+			}
+			oc := outs[0]
+			st := f.State(t, 0)
+			if force {
+				if oc.Result != fleet.ResultDone || !st.Stopped || len(st.Meetings) != 0 {
+					t.Fatalf("--force: %s %q, stopped %v, meetings %d", oc.Result, oc.Message, st.Stopped, len(st.Meetings))
+				}
+				return
+			}
+			if oc.Result != fleet.ResultRefused || st.Stopped || len(st.Meetings) != 1 {
+				t.Fatalf("%s %q, stopped %v, meetings %d", oc.Result, oc.Message, st.Stopped, len(st.Meetings))
+			}
+			if !strings.Contains(oc.State, "cordoned") || oc.Undo != "bbbfleet start bbb1" || oc.Err.Step != fleet.StepStop {
+				t.Errorf("state %q undo %q step %q", oc.State, oc.Undo, oc.Err.Step)
+			}
+			if got := scaleliteState(t, f, 0); got != sim.ScaleliteCordoned {
+				t.Errorf("Scalelite: %s, want cordoned", got)
+			}
+		})
+	}
+}
+
+// Ctrl-C after the power-off hook ran says the machine may be off, not
+// "BBB stopped".
+func TestStopPowerOffInterruptedState(t *testing.T) {
+	f, _ := opFleet(t, "", nil)
+	env, servers := opEnv(t, f)
+	op := env.NewOperation("stop")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	op.Subscribe(func(ev fleet.Event) {
+		if ev.Step == fleet.StepPowerOff && ev.Phase == fleet.PhaseStarted {
+			cancel() // the hook runs to its end; the wait for SSH is cut
+		}
+	})
+	plans := op.PlanStop(context.Background(), servers, fleet.StopOptions{Force: true, PowerOff: true})
+	outs := op.Apply(ctx, plans)
+	oc := outs[0]
+	if oc.Result != fleet.ResultInterrupted {
+		t.Fatalf("%s %q (state %q)", oc.Result, oc.Message, oc.State)
+	}
+	if oc.State != "power-off hook ran; the machine may be off; cordoned in Scalelite" || oc.Undo != "bbbfleet start bbb1" {
+		t.Errorf("state %q", oc.State)
 	}
 }

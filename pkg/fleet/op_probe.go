@@ -445,6 +445,42 @@ func (v *scaleliteView) entry(s Server) *bbb.ScaleliteServer {
 	return nil
 }
 
+// entries finds every Scalelite entry with the server's API URL:
+// Scalelite does not keep URLs unique, and a duplicate left enabled would
+// still get meetings.
+func (v *scaleliteView) entries(s Server) []*bbb.ScaleliteServer {
+	if v == nil {
+		return nil
+	}
+	var out []*bbb.ScaleliteServer
+	for i := range v.servers {
+		if bbb.SameServerURL(v.servers[i].URL, s.API.URL) {
+			out = append(out, &v.servers[i])
+		}
+	}
+	return out
+}
+
+// entryIDs lists the entries' ids.
+func entryIDs(ens []*bbb.ScaleliteServer) string {
+	ids := make([]string, len(ens))
+	for i, en := range ens {
+		ids[i] = en.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// inState keeps the entries in the given state.
+func inState(ens []*bbb.ScaleliteServer, state string) []*bbb.ScaleliteServer {
+	var out []*bbb.ScaleliteServer
+	for _, en := range ens {
+		if en.State == state {
+			out = append(out, en)
+		}
+	}
+	return out
+}
+
 // ScaleliteStates reads Scalelite's view of the servers (one rake call):
 // by server name, nil when Scalelite is not configured; an error when it
 // could not be read. A server missing from Scalelite has no entry.
