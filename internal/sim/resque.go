@@ -16,8 +16,8 @@ var resqueWorkerClass = map[string]string{
 	"rap:publish": "PublishWorker", "rap:events": "EventsWorker",
 }
 
-// cmdRedisCli answers `redis-cli [--raw] smembers resque:queues` and
-// `redis-cli [--raw] llen resque:queue:NAME` from the state.
+// cmdRedisCli answers `redis-cli [--raw] ping`, `smembers resque:queues`
+// and `llen resque:queue:NAME` from the state.
 func cmdRedisCli(c *cmd) int {
 	s, err := c.state()
 	if err != nil {
@@ -33,6 +33,10 @@ func cmdRedisCli(c *cmd) int {
 	if s.RedisDown || s.Units["redis-server"] != "" && s.Units["redis-server"] != UnitActive {
 		c.errf("Could not connect to Redis at 127.0.0.1:6379: Connection refused\n")
 		return 1
+	}
+	if len(args) == 1 && strings.EqualFold(args[0], "ping") {
+		c.outf("PONG\n")
+		return 0
 	}
 	if len(args) != 2 {
 		c.outf("ERR wrong number of arguments\n")

@@ -36,12 +36,13 @@ const RecordingStatusDir = "/var/bigbluebutton/recording/status"
 const probeScript = "bbb-conf --status; echo " + probeRecMark + "; " +
 	"find " + RecordingStatusDir + "/recorded " + RecordingStatusDir + "/ended -name '*.done' 2>/dev/null || echo " + probeRecFailed + "; " +
 	"echo " + probeResqueMark + "; " +
-	"if command -v redis-cli >/dev/null 2>&1; then " +
+	"if ! command -v redis-cli >/dev/null 2>&1; then echo " + probeResqueMissing + "; " +
+	"elif [ \"$(redis-cli --raw ping 2>/dev/null)\" != PONG ]; then echo " + probeResqueFailed + "; else " +
 	"qs=$(redis-cli --raw smembers resque:queues 2>/dev/null) || echo " + probeResqueFailed + "; " +
-	"printf '%s\n' \"$qs\" | while IFS= read -r q; do case \"$q\" in rap:*) " +
+	"printf '%s\\n' \"$qs\" | while IFS= read -r q; do case \"$q\" in rap:*) " +
 	"n=$(redis-cli --raw llen \"resque:queue:$q\" 2>/dev/null) || n=" + probeResqueFailed + "; echo \"queue $q $n\";; esac; done; " +
-	"else echo " + probeResqueMissing + "; fi; " +
-	"ps -eo args 2>/dev/null | grep '[P]rocessing rap:'; " +
+	"fi; " +
+	"ps=$(ps -eo args 2>/dev/null) || echo " + probeResqueFailed + "; printf '%s\\n' \"$ps\" | grep '[P]rocessing rap:'; " +
 	"echo " + probeInstMark + "; " + bbb.InstallStatusScript + "; " +
 	"echo " + probeRelMark + "; cat /etc/bigbluebutton/bigbluebutton-release 2>/dev/null; true"
 
@@ -62,7 +63,7 @@ var ErrRecordingsUnreadable = errors.New("cannot read " + RecordingStatusDir + "
 
 // ErrResqueUnreadable says Resque's queues could not be read on a server
 // with BBB: recording work queued there cannot be ruled out.
-var ErrResqueUnreadable = errors.New("cannot read Resque's rap: queues (redis-cli missing, or Redis does not answer)")
+var ErrResqueUnreadable = errors.New("cannot read Resque's rap: queues and workers (redis-cli or ps missing or failing, or Redis does not answer ping)")
 
 // parseProbe splits the probe script's output.
 func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, release string, recsErr error) {
