@@ -519,6 +519,12 @@ func opHint(app *App, o *fleet.Outcome) string {
 		return "interrupted; nothing further was done"
 	case errors.As(e, &mr) && mr.Deadline > 0:
 		return fmt.Sprintf("not stopped: wait longer (`bbbfleet %s %s --drain 1h`) or end the meetings with --force%s", o.Action, o.Server, undo)
+	case errors.As(e, &mr) && e.Step == fleet.StepStop && mr.Unknown == nil:
+		return fmt.Sprintf("not stopped: a meeting started after the drain; run again with --drain to wait for it, or --force to end it%s", undo)
+	case errors.As(e, &mr) && errors.Is(mr.Unknown, fleet.ErrResqueUnreadable):
+		return fmt.Sprintf("check redis-cli on %s (`bbbfleet exec %s -- redis-cli --raw smembers resque:queues`), or stop without looking with --force%s", o.Server, o.Server, undo)
+	case errors.As(e, &mr) && mr.Unknown != nil && e.Undo != "":
+		return fmt.Sprintf("not stopped: fix the API access (`bbbfleet check %s`), or stop without looking with --force%s", o.Server, undo)
 	case errors.As(e, &mr) && mr.Unknown != nil:
 		return fmt.Sprintf("fix the API access (`bbbfleet check %s`), or stop without looking with --force", o.Server)
 	case errors.As(e, &mr):

@@ -275,6 +275,8 @@ func init() {
 		"bash":      cmdSh,
 		"docker":    cmdDocker,
 		"poweroff":  cmdPoweroff,
+		"redis-cli": cmdRedisCli,
+		"ps":        cmdPs,
 	}
 	for k, f := range installCommands {
 		commands[k] = f

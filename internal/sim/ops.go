@@ -86,6 +86,12 @@ func (s *State) settle(now time.Time) bool {
 	}
 	if !s.RecordingsDoneAt.IsZero() && !now.Before(s.RecordingsDoneAt) {
 		s.RecordingStatus = slices.DeleteFunc(s.RecordingStatus, RecordingPending)
+		for q := range s.ResqueQueues {
+			if strings.HasPrefix(q, "rap:") {
+				s.ResqueQueues[q] = 0
+			}
+		}
+		s.ResqueWorking = slices.DeleteFunc(s.ResqueWorking, func(q string) bool { return strings.HasPrefix(q, "rap:") })
 		s.RecordingsDoneAt = time.Time{}
 		changed = true
 	}

@@ -199,6 +199,19 @@ type State struct {
 	// RecordingsDoneAt, when set, is when pending recording work
 	// (recorded/*.done, ended/*.done) is processed and its files go.
 	RecordingsDoneAt time.Time `json:"recordingsDoneAt,omitzero"`
+	// ResqueQueues are the jobs waiting in Resque by queue name, e.g.
+	// {"rap:process": 1} (reference §5): `redis-cli --raw smembers
+	// resque:queues` lists the names, `llen resque:queue:NAME` the counts.
+	// At RecordingsDoneAt the rap: queues empty (their names stay, as
+	// Resque keeps them).
+	ResqueQueues map[string]int `json:"resqueQueues,omitempty"`
+	// ResqueWorking are the queues whose job a worker processes now: its
+	// process title (ps -eo args) reads "resque-2.0.0: Processing QUEUE
+	// since ...". Done at RecordingsDoneAt.
+	ResqueWorking []string `json:"resqueWorking,omitempty"`
+	// RedisDown: redis-cli cannot connect (also when the redis-server
+	// unit is not active).
+	RedisDown bool `json:"redisDown,omitempty"`
 	// Scalelite, when set, makes this host a Scalelite load balancer:
 	// `docker exec CONTAINER bin/rake ...` answers from it.
 	Scalelite *ScaleliteState `json:"scalelite,omitempty"`

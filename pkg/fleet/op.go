@@ -125,7 +125,10 @@ type Plan struct {
 	// Scalelite is the server's Scalelite entry (nil: not configured or
 	// not registered; see Notes).
 	Scalelite *bbb.ScaleliteServer `json:"scalelite,omitempty"`
-	Notes     []string             `json:"notes,omitempty"`
+	// ScaleliteEntries are all the server's Scalelite entries when more
+	// than one has its URL (all are cordoned and enabled together).
+	ScaleliteEntries []*bbb.ScaleliteServer `json:"scalelite_entries,omitempty"`
+	Notes            []string               `json:"notes,omitempty"`
 	// Preflight and Command are install's checks and the command line it
 	// runs on the server.
 	Preflight []PreflightCheck `json:"preflight,omitempty"`
@@ -140,6 +143,9 @@ type Plan struct {
 	opts  planOpts
 	// offAlready: a stop --power-off found the machine not answering.
 	offAlready bool
+	// slLeft, for a restart of a server that was not enabled in
+	// Scalelite, is its state there, which the restart keeps.
+	slLeft string
 }
 
 // Runs reports whether any step will run.
@@ -297,8 +303,13 @@ type serverRun struct {
 	stopped    bool
 	poweredOff bool
 	ended      int
-	startedAt  time.Time
-	readyAt    time.Time
+	// cordonedIDs are the Scalelite entries this run cordoned.
+	cordonedIDs map[string]bool
+	// powerHookRan: the power-off hook or sudo poweroff ran (the
+	// machine may be off).
+	powerHookRan bool
+	startedAt    time.Time
+	readyAt      time.Time
 }
 
 // progress sends a progress event for the running step.
@@ -323,6 +334,15 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return st, "bbbfleet start " + name
 	case r.poweredOff:
 		return "powered off", "bbbfleet start " + name
+	case r.powerHookRan:
+		st := "sudo poweroff ran; the machine may be off"
+		if len(r.s.Power.Off) > 0 {
+			st = "power-off hook ran; the machine may be off"
+		}
+		if r.cordoned {
+			st += "; cordoned in Scalelite"
+		}
+		return st, "bbbfleet start " + name
 	case r.plan.offAlready:
 		return "powered off (did not answer)", ""
 	case r.stopped:
@@ -337,6 +357,8 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return "powered on, not ready yet", "bbbfleet stop " + name + " --power-off"
 	case !r.readyAt.IsZero() && r.enabled:
 		return "ready, enabled in Scalelite", ""
+	case !r.readyAt.IsZero() && r.plan.slLeft != "":
+		return "ready, left " + r.plan.slLeft + " in Scalelite as it was", ""
 	case !r.readyAt.IsZero():
 		return "ready", ""
 	}
@@ -516,10 +538,14 @@ func (o *Operation) doneMessage(r *serverRun, oc *Outcome) string {
 			return "cordoned in Scalelite (BBB was stopped already)"
 		}
 	case "start", "restart":
+		msg := "started"
 		if oc.TimeToReady > 0 {
-			return fmt.Sprintf("ready in %s", oc.TimeToReady.Round(100*time.Millisecond))
+			msg = fmt.Sprintf("ready in %s", oc.TimeToReady.Round(100*time.Millisecond))
 		}
-		return "started"
+		if r.plan.slLeft != "" {
+			msg += "; left " + r.plan.slLeft + " in Scalelite as it was"
+		}
+		return msg
 	}
 	return "done"
 }

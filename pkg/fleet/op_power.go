@@ -127,6 +127,7 @@ func (o *Operation) runPowerOff(ctx context.Context, r *serverRun) error {
 			return err
 		}
 		how = "power.off hook ran"
+		r.powerHookRan = true
 	} else {
 		pctx, cancel := context.WithTimeout(ctx, o.callTimeout())
 		_, err := o.Env.Remote(pctx, s, ssh.Command{Argv: []string{"poweroff"}, Sudo: true})
@@ -135,6 +136,7 @@ func (o *Operation) runPowerOff(ctx context.Context, r *serverRun) error {
 		if errors.As(err, &ee) && ee.Status > 0 || errors.Is(err, ssh.ErrSudoPassword) {
 			return fmt.Errorf("sudo poweroff: %w", withoutServer(err))
 		}
+		r.powerHookRan = true // it may have run even when interrupted
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

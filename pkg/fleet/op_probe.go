@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,22 +22,38 @@ type probe struct {
 	release    string
 	apiErr     error // getMeetings failed
 	meetings   []bbb.Meeting
+	installing bool // a bbbfleet install runs on the server
 }
 
 // RecordingStatusDir is where BBB keeps its recording status files.
 const RecordingStatusDir = "/var/bigbluebutton/recording/status"
 
-// probeScript reads the units, the pending recording work and the release
-// in one SSH command. It is a constant: nothing from the config or a
-// server goes into it.
+// probeScript reads the units, the pending recording work (status files,
+// Resque's rap: queues and workers, reference §5), a bbbfleet install
+// still running, and the release in one SSH command. It is a constant:
+// nothing from the config or a server goes into it (queue names Redis
+// lists only ever reach the shell as a quoted variable).
 const probeScript = "bbb-conf --status; echo " + probeRecMark + "; " +
 	"find " + RecordingStatusDir + "/recorded " + RecordingStatusDir + "/ended -name '*.done' 2>/dev/null || echo " + probeRecFailed + "; " +
+	"echo " + probeResqueMark + "; " +
+	"if ! command -v redis-cli >/dev/null 2>&1; then echo " + probeResqueMissing + "; " +
+	"elif [ \"$(redis-cli --raw ping 2>/dev/null)\" != PONG ]; then echo " + probeResqueFailed + "; else " +
+	"qs=$(redis-cli --raw smembers resque:queues 2>/dev/null) || echo " + probeResqueFailed + "; " +
+	"printf '%s\\n' \"$qs\" | while IFS= read -r q; do case \"$q\" in rap:*) " +
+	"n=$(redis-cli --raw llen \"resque:queue:$q\" 2>/dev/null) || n=" + probeResqueFailed + "; echo \"queue $q $n\";; esac; done; " +
+	"fi; " +
+	"ps=$(ps -eo args 2>/dev/null) || echo " + probeResqueFailed + "; printf '%s\\n' \"$ps\" | grep '[P]rocessing rap:'; " +
+	"echo " + probeInstMark + "; " + bbb.InstallStatusScript + "; " +
 	"echo " + probeRelMark + "; cat /etc/bigbluebutton/bigbluebutton-release 2>/dev/null; true"
 
 const (
-	probeRecMark   = "--bbbfleet-recordings--"
-	probeRecFailed = "--bbbfleet-recordings-unreadable--"
-	probeRelMark   = "--bbbfleet-release--"
+	probeRecMark       = "--bbbfleet-recordings--"
+	probeRecFailed     = "--bbbfleet-recordings-unreadable--"
+	probeResqueMark    = "--bbbfleet-resque--"
+	probeResqueFailed  = "--bbbfleet-resque-failed--"
+	probeResqueMissing = "--bbbfleet-resque-no-redis-cli--"
+	probeInstMark      = "--bbbfleet-install--"
+	probeRelMark       = "--bbbfleet-release--"
 )
 
 // ErrRecordingsUnreadable says the recording status directories could not
@@ -43,10 +61,15 @@ const (
 // cannot be ruled out.
 var ErrRecordingsUnreadable = errors.New("cannot read " + RecordingStatusDir + "/{recorded,ended} (find failed: missing, or no permission for the login user?)")
 
+// ErrResqueUnreadable says Resque's queues could not be read on a server
+// with BBB: recording work queued there cannot be ruled out.
+var ErrResqueUnreadable = errors.New("cannot read Resque's rap: queues and workers (redis-cli or ps missing or failing, or Redis does not answer ping)")
+
 // parseProbe splits the probe script's output.
 func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, release string, recsErr error) {
 	status, rest, found := strings.Cut(out, probeRecMark+"\n")
 	recs, rel, found2 := strings.Cut(rest, probeRelMark+"\n")
+	recs, _, _ = strings.Cut(recs, probeResqueMark+"\n")
 	if !found || !found2 || strings.Contains(recs, probeRecFailed) {
 		recsErr = ErrRecordingsUnreadable
 	}
@@ -63,6 +86,88 @@ func parseProbe(out string) (units []bbb.UnitStatus, recordings []string, releas
 	return units, recordings, release, recsErr
 }
 
+// probeSection is the text between the marks from and to.
+func probeSection(out, from, to string) (string, bool) {
+	_, rest, ok := strings.Cut(out, from+"\n")
+	if !ok {
+		return "", false
+	}
+	sec, _, _ := strings.Cut(rest, to+"\n")
+	return sec, true
+}
+
+// resqueQueueRe is what a queue name must look like to be reported.
+var resqueQueueRe = regexp.MustCompile(`^rap:[A-Za-z0-9_.:-]{1,64}$`)
+
+// parseResque reads the Resque part of the probe: the rap: queues with
+// jobs and the workers processing a rap: job, as words for the pending
+// list ("Resque queue rap:process: 2 jobs", "Resque worker processing
+// rap:archive"). err is ErrResqueUnreadable when they could not be read.
+func parseResque(out string) (pending []string, err error) {
+	sec, ok := probeSection(out, probeResqueMark, probeInstMark)
+	if !ok {
+		return nil, ErrResqueUnreadable
+	}
+	for _, l := range strings.Split(sec, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case l == probeResqueFailed || l == probeResqueMissing:
+			err = ErrResqueUnreadable
+		case strings.HasPrefix(l, "queue "):
+			f := strings.Fields(l)
+			if len(f) != 3 || !resqueQueueRe.MatchString(f[1]) {
+				continue
+			}
+			if f[2] == probeResqueFailed {
+				err = ErrResqueUnreadable
+				continue
+			}
+			n, cerr := strconv.Atoi(f[2])
+			if cerr != nil {
+				err = ErrResqueUnreadable
+				continue
+			}
+			if n > 0 {
+				pending = append(pending, fmt.Sprintf("Resque queue %s: %d %s", f[1], n, plural(n, "job", "jobs")))
+			}
+		default:
+			// A worker's process title: "resque-2.0.0: Processing rap:archive since ...".
+			_, after, found := strings.Cut(l, "Processing ")
+			if !found {
+				continue
+			}
+			q, _, _ := strings.Cut(after, " ")
+			if resqueQueueRe.MatchString(q) {
+				pending = append(pending, "Resque worker processing "+q)
+			} else if strings.HasPrefix(q, "rap:") {
+				pending = append(pending, "Resque worker processing a rap: job")
+			}
+		}
+	}
+	return pending, err
+}
+
+// parseInstallRunning reads the install part of the probe: is a bbbfleet
+// install running on the server?
+func parseInstallRunning(out string) bool {
+	sec, ok := probeSection(out, probeInstMark, probeRelMark)
+	return ok && bbb.ParseInstallStatus(sec).Running
+}
+
+// readProbe is parseProbe with the Resque work added to the recordings
+// (an unreadable Resque counts only where BBB is installed) and the
+// install status.
+func readProbe(out string) (units []bbb.UnitStatus, recordings []string, release string, recsErr error, installing bool) {
+	units, recordings, release, recsErr = parseProbe(out)
+	rq, rerr := parseResque(out)
+	recordings = append(recordings, rq...)
+	if recsErr == nil && rerr != nil && len(units) > 0 {
+		recsErr = rerr
+	}
+	return units, recordings, release, recsErr, parseInstallRunning(out)
+}
+
 // probeSSH runs the probe script over SSH.
 func (o *Operation) probeSSH(ctx context.Context, s Server, p *probe) {
 	var res *ssh.Result
@@ -75,7 +180,7 @@ func (o *Operation) probeSSH(ctx context.Context, s Server, p *probe) {
 		p.sshErr = err
 		return
 	}
-	p.units, p.recordings, p.release, p.recsErr = parseProbe(string(res.Stdout))
+	p.units, p.recordings, p.release, p.recsErr, p.installing = readProbe(string(res.Stdout))
 }
 
 // probeAPI reads the meetings.
@@ -346,6 +451,42 @@ func (v *scaleliteView) entry(s Server) *bbb.ScaleliteServer {
 		}
 	}
 	return nil
+}
+
+// entries finds every Scalelite entry with the server's API URL:
+// Scalelite does not keep URLs unique, and a duplicate left enabled would
+// still get meetings.
+func (v *scaleliteView) entries(s Server) []*bbb.ScaleliteServer {
+	if v == nil {
+		return nil
+	}
+	var out []*bbb.ScaleliteServer
+	for i := range v.servers {
+		if bbb.SameServerURL(v.servers[i].URL, s.API.URL) {
+			out = append(out, &v.servers[i])
+		}
+	}
+	return out
+}
+
+// entryIDs lists the entries' ids.
+func entryIDs(ens []*bbb.ScaleliteServer) string {
+	ids := make([]string, len(ens))
+	for i, en := range ens {
+		ids[i] = en.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// inState keeps the entries in the given state.
+func inState(ens []*bbb.ScaleliteServer, state string) []*bbb.ScaleliteServer {
+	var out []*bbb.ScaleliteServer
+	for _, en := range ens {
+		if en.State == state {
+			out = append(out, en)
+		}
+	}
+	return out
 }
 
 // ScaleliteStates reads Scalelite's view of the servers (one rake call):

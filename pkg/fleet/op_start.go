@@ -47,11 +47,26 @@ func (o *Operation) startSteps(pl *Plan, slUsable bool, sl *scaleliteView, reach
 		enable.Skip = "--skip-scalelite: Scalelite is left alone"
 	case slUsable && pl.Scalelite == nil:
 		enable.Skip = "not registered in Scalelite"
-	case slUsable && pl.Scalelite.State == bbb.ScaleliteEnabled && !pl.opts.doStop:
+	case slUsable && len(inState(pl.entries(), bbb.ScaleliteEnabled)) == len(pl.entries()) && !pl.opts.doStop:
 		enable.Skip = "enabled in Scalelite already"
+	case slUsable && pl.opts.doStop && len(inState(pl.entries(), bbb.ScaleliteEnabled)) == 0:
+		// A restart puts the server back as it was: one the
+		// administrator cordoned or disabled stays so.
+		pl.slLeft = pl.Scalelite.State
+		enable.Skip = fmt.Sprintf("left %s in Scalelite as it was before the restart", pl.Scalelite.State)
 	case slUsable:
 		h, _ := o.Env.Config.ScaleliteHost()
-		enable.Touches = fmt.Sprintf("Scalelite on %s: %s", h.Host, ssh.Quote(bbb.RakeArgv(o.Env.Config.ScaleliteContainer(), "servers:enable", pl.Scalelite.ID)))
+		var cmds []string
+		for _, en := range pl.entries() {
+			if pl.opts.doStop && en.State != bbb.ScaleliteEnabled {
+				continue // a restart enables only what it cordons
+			}
+			if !pl.opts.doStop && en.State == bbb.ScaleliteEnabled {
+				continue
+			}
+			cmds = append(cmds, ssh.Quote(bbb.RakeArgv(o.Env.Config.ScaleliteContainer(), "servers:enable", en.ID)))
+		}
+		enable.Touches = fmt.Sprintf("Scalelite on %s: %s", h.Host, strings.Join(cmds, "; "))
 	default:
 		enable.Touches = "Scalelite (could not be asked: " + sl.err.Error() + ")"
 	}
@@ -193,18 +208,37 @@ func (o *Operation) runEnable(ctx context.Context, r *serverRun) error {
 	if v.err != nil {
 		return fmt.Errorf("the server runs but could not be enabled in Scalelite: %w", v.err)
 	}
-	en := v.entry(r.s)
-	if en == nil {
+	all := v.entries(r.s)
+	if len(all) == 0 {
 		return skip("not registered in Scalelite")
 	}
-	if en.State == bbb.ScaleliteEnabled {
+	var ens []*bbb.ScaleliteServer
+	for _, en := range all {
+		// A restart enables only the entries it cordoned (one the
+		// administrator had cordoned or disabled stays so); start
+		// enables every entry with the server's URL.
+		if en.State != bbb.ScaleliteEnabled && (!r.plan.opts.doStop || r.cordonedIDs[en.ID]) {
+			ens = append(ens, en)
+		}
+	}
+	if len(ens) == 0 {
+		if r.plan.opts.doStop && len(inState(all, bbb.ScaleliteEnabled)) == 0 {
+			r.plan.slLeft = all[0].State
+			return skip("left %s in Scalelite as it was before the restart", all[0].State)
+		}
 		return skip("enabled in Scalelite already")
 	}
-	if err := o.setScalelite(ctx, "enable", en); err != nil {
-		return fmt.Errorf("the server runs but could not be enabled in Scalelite: %w", err)
+	for _, en := range ens {
+		if err := o.setScalelite(ctx, "enable", en); err != nil {
+			return fmt.Errorf("the server runs but could not be enabled in Scalelite: %w", err)
+		}
 	}
 	r.cordoned, r.enabled = false, true
-	r.done(fmt.Sprintf("enabled in Scalelite (id %s)", en.ID), nil, map[string]any{"scalelite_id": en.ID})
+	msg := fmt.Sprintf("enabled in Scalelite (id %s)", ens[0].ID)
+	if len(all) > 1 {
+		msg = fmt.Sprintf("enabled %d of the %d Scalelite entries that share this URL (ids %s)", len(ens), len(all), entryIDs(ens))
+	}
+	r.done(msg, nil, map[string]any{"scalelite_id": entryIDs(ens)})
 	return nil
 }
 

@@ -73,7 +73,7 @@ type MeetingsRunningError struct {
 func (e *MeetingsRunningError) Error() string {
 	var parts []string
 	switch {
-	case errors.Is(e.Unknown, ErrRecordingsUnreadable):
+	case errors.Is(e.Unknown, ErrRecordingsUnreadable), errors.Is(e.Unknown, ErrResqueUnreadable):
 		parts = append(parts, fmt.Sprintf("cannot see its recording processing (%v)", e.Unknown))
 	case e.Unknown != nil:
 		parts = append(parts, fmt.Sprintf("cannot see its meetings (%v)", e.Unknown))
@@ -96,7 +96,7 @@ func (e *MeetingsRunningError) Error() string {
 func (e *MeetingsRunningError) Summary() string {
 	var parts []string
 	switch {
-	case errors.Is(e.Unknown, ErrRecordingsUnreadable):
+	case errors.Is(e.Unknown, ErrRecordingsUnreadable), errors.Is(e.Unknown, ErrResqueUnreadable):
 		parts = append(parts, "recording processing unknown")
 	case e.Unknown != nil:
 		parts = append(parts, "meetings unknown")
@@ -120,6 +120,15 @@ func firstN(s []string, n int) []string {
 		return s
 	}
 	return append(append([]string(nil), s[:n]...), fmt.Sprintf("and %d more", len(s)-n))
+}
+
+// InstallRunningError is a refusal: a bbbfleet install still runs on the
+// server (an interrupted `install` goes on there), and starting, stopping
+// or powering off BBB in the middle of it would break it.
+type InstallRunningError struct{ Server string }
+
+func (e *InstallRunningError) Error() string {
+	return fmt.Sprintf("a bbbfleet install is still running on the server; follow it with `bbbfleet install --attach %s` and try again when it has ended", e.Server)
 }
 
 // ScaleliteUnsafeError is a refusal: Scalelite is configured but could not
@@ -212,13 +221,24 @@ func (o *Operation) buildPlan(s Server, p *probe, sl *scaleliteView, po planOpts
 	if sl != nil {
 		if sl.err == nil {
 			slUsable = true
-			pl.Scalelite = sl.entry(s)
+			ens := sl.entries(s)
+			if len(ens) > 0 {
+				pl.Scalelite = ens[0]
+			}
+			if len(ens) > 1 {
+				pl.ScaleliteEntries = ens
+				pl.Notes = append(pl.Notes, fmt.Sprintf("%d Scalelite entries share url %s (ids %s): all are cordoned and enabled together",
+					len(ens), strings.TrimSuffix(s.API.URL, "/"), entryIDs(ens)))
+			}
 			if pl.Scalelite == nil {
 				pl.Notes = append(pl.Notes, fmt.Sprintf("not registered in Scalelite (no entry with url %s): nothing to cordon or enable there", strings.TrimSuffix(s.API.URL, "/")))
 			}
 		} else {
 			pl.Notes = append(pl.Notes, "Scalelite: "+sl.err.Error())
 		}
+	}
+	if p.sshErr == nil && p.installing {
+		return fail(KindRefused, &InstallRunningError{Server: s.Name})
 	}
 	if po.doStop {
 		if p.sshErr != nil && po.power && po.stop.PowerOff && len(s.Power.Off) > 0 && !po.doStart &&
@@ -280,11 +300,15 @@ func (o *Operation) stopSteps(pl *Plan, slUsable, stopped bool) {
 		cordon.Skip = "Scalelite could not be asked"
 	case pl.Scalelite == nil:
 		cordon.Skip = "not registered in Scalelite"
-	case pl.Scalelite.State != bbb.ScaleliteEnabled:
+	case len(inState(pl.entries(), bbb.ScaleliteEnabled)) == 0:
 		cordon.Skip = "already " + pl.Scalelite.State + " in Scalelite"
 	default:
 		h, _ := o.Env.Config.ScaleliteHost()
-		cordon.Touches = fmt.Sprintf("Scalelite on %s: %s", h.Host, ssh.Quote(bbb.RakeArgv(container, "servers:cordon", pl.Scalelite.ID)))
+		var cmds []string
+		for _, en := range inState(pl.entries(), bbb.ScaleliteEnabled) {
+			cmds = append(cmds, ssh.Quote(bbb.RakeArgv(container, "servers:cordon", en.ID)))
+		}
+		cordon.Touches = fmt.Sprintf("Scalelite on %s: %s", h.Host, strings.Join(cmds, "; "))
 	}
 	msg := so.Message
 	if !so.MessageSet {
@@ -306,7 +330,7 @@ func (o *Operation) stopSteps(pl *Plan, slUsable, stopped bool) {
 		warn.Skip = fmt.Sprintf("BBB %s has no sendChatMessage: no warning could be sent", pl.Release)
 	}
 	drain := &Step{Name: StepDrain, Description: "wait until no meeting runs and no recording is processing", run: o.runDrain,
-		Touches: "API getMeetings; " + RecordingStatusDir + "/{recorded,ended}/*.done"}
+		Touches: "API getMeetings; " + RecordingStatusDir + "/{recorded,ended}/*.done; Resque rap: queues and workers"}
 	if so.Drain {
 		drain.Description = fmt.Sprintf("wait up to %s until no meeting runs and no recording is processing (poll every %s)", o.drainTimeout(s, so), s.Drain.Poll.D())
 	}
@@ -357,13 +381,38 @@ func expandMessage(msg string, remaining time.Duration) string {
 	return strings.ReplaceAll(msg, "{remaining}", words)
 }
 
-func (o *Operation) runCordon(ctx context.Context, r *serverRun) error {
-	en := r.plan.Scalelite
-	if err := o.setScalelite(ctx, "cordon", en); err != nil {
-		return err
+// entries are the plan's Scalelite entries (every one with the server's URL).
+func (p *Plan) entries() []*bbb.ScaleliteServer {
+	if len(p.ScaleliteEntries) > 0 {
+		return p.ScaleliteEntries
 	}
-	r.cordoned = true
-	r.done(fmt.Sprintf("cordoned in Scalelite (id %s)", en.ID), nil, map[string]any{"scalelite_id": en.ID})
+	if p.Scalelite != nil {
+		return []*bbb.ScaleliteServer{p.Scalelite}
+	}
+	return nil
+}
+
+// runCordon cordons every enabled entry with the server's URL.
+func (o *Operation) runCordon(ctx context.Context, r *serverRun) error {
+	ens := inState(r.plan.entries(), bbb.ScaleliteEnabled)
+	if len(ens) == 0 {
+		return skip("already %s in Scalelite", r.plan.Scalelite.State)
+	}
+	for _, en := range ens {
+		if err := o.setScalelite(ctx, "cordon", en); err != nil {
+			return err
+		}
+		r.cordoned = true
+		if r.cordonedIDs == nil {
+			r.cordonedIDs = map[string]bool{}
+		}
+		r.cordonedIDs[en.ID] = true
+	}
+	msg := fmt.Sprintf("cordoned in Scalelite (id %s)", ens[0].ID)
+	if n := len(r.plan.entries()); n > 1 {
+		msg = fmt.Sprintf("cordoned %d of the %d Scalelite entries that share this URL (ids %s)", len(ens), n, entryIDs(ens))
+	}
+	r.done(msg, nil, map[string]any{"scalelite_id": entryIDs(ens)})
 	return nil
 }
 
@@ -422,7 +471,7 @@ func (o *Operation) pendingRecordings(ctx context.Context, s Server) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	_, recs, _, rerr := parseProbe(string(res.Stdout))
+	_, recs, _, rerr, _ := readProbe(string(res.Stdout))
 	return recs, rerr
 }
 
@@ -446,8 +495,10 @@ func (o *Operation) runDrain(ctx context.Context, r *serverRun) error {
 	first := true
 	lastKey, lastSent := "", time.Time{}
 	for {
-		ms, err := o.meetings(ctx, s)
+		// Recordings first, meetings last: the last look before the
+		// stop is at the meetings (the stop step looks once more).
 		recs, rerr := o.pendingRecordings(ctx, s)
+		ms, err := o.meetings(ctx, s)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -601,6 +652,38 @@ func (o *Operation) runEnd(ctx context.Context, r *serverRun) error {
 	}
 }
 
+// lastLook reads getMeetings once more just before `bbb-conf --stop`: a
+// meeting created since the drain's last look (Scalelite's cordon may come
+// after a create was under way; a direct join link) refuses the stop, or
+// with --force is ended first.
+func (o *Operation) lastLook(ctx context.Context, r *serverRun) error {
+	s, so := r.s, r.plan.opts.stop
+	ms, err := o.meetings(ctx, s)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	switch {
+	case err != nil && so.Force:
+		return nil // --force stops without looking (as the drain does)
+	case err != nil:
+		e := &MeetingsRunningError{Unknown: fmt.Errorf("getMeetings just before the stop: %w", trimPrefixErr(err, s.Name))}
+		return &OpError{Server: s.Name, Step: StepStop, Kind: KindRefused, Err: e}
+	case len(ms) == 0:
+		return nil
+	case so.Force:
+		r.progress(fmt.Sprintf("%d %s started since the drain: --force ends them first", len(ms), plural(len(ms), "meeting", "meetings")), meetingRefs(ms), nil)
+		var se *skipError
+		if err := o.runEnd(ctx, r); err != nil && !errors.As(err, &se) {
+			return err
+		}
+		return nil
+	}
+	refs := meetingRefs(ms)
+	e := &MeetingsRunningError{Meetings: refs}
+	return &OpError{Server: s.Name, Step: StepStop, Kind: KindRefused,
+		Err: fmt.Errorf("a meeting started just before the stop: %w; BBB was not stopped", e), Meetings: refs}
+}
+
 // bbbConf runs `sudo bbb-conf ARG`. Ctrl-C does not cut it off: a
 // half-stopped BBB is worse than a finished stop, so it runs to its end
 // (bounded by bbbConfTimeout) and the operation stops after it.
@@ -638,6 +721,9 @@ func (o *Operation) units(ctx context.Context, s Server) ([]bbb.UnitStatus, erro
 
 func (o *Operation) runStop(ctx context.Context, r *serverRun) error {
 	s := r.s
+	if err := o.lastLook(ctx, r); err != nil {
+		return err
+	}
 	if err := o.bbbConf(ctx, r, "--stop"); err != nil {
 		return err
 	}

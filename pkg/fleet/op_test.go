@@ -180,3 +180,22 @@ func TestSSHUnreachable(t *testing.T) {
 		}
 	}
 }
+
+func TestParseResqueAndInstall(t *testing.T) {
+	out := probeRecMark + "\n" + probeResqueMark + "\nqueue rap:process 2\nqueue rap:archive 0\nqueue rap:$(x) 5\n" +
+		"resque-2.0.0: Processing rap:publish since 1764950000 [BigBlueButton::Resque::PublishWorker]\n" +
+		probeInstMark + "\n--bbbfleet-install-current--\nunit bbbfleet-install-bbb1 /var/log/bbbfleet/install-20261205T140000Z.log\n" +
+		"--bbbfleet-install-running--\nActiveState=active\nMainPID=42\n--bbbfleet-install-exit--\n" + probeRelMark + "\n"
+	pending, err := parseResque(out)
+	if err != nil || strings.Join(pending, "|") != "Resque queue rap:process: 2 jobs|Resque worker processing rap:publish" {
+		t.Errorf("%q %v", pending, err)
+	}
+	if !parseInstallRunning(out) {
+		t.Error("install not seen running")
+	}
+	for _, bad := range []string{probeResqueMark + "\n" + probeResqueMissing + "\n", probeResqueMark + "\nqueue rap:process " + probeResqueFailed + "\n", ""} {
+		if _, err := parseResque(bad); !errors.Is(err, ErrResqueUnreadable) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
