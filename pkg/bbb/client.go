@@ -43,7 +43,15 @@ type Client struct {
 	MaxBody int64
 	// Server is the server's name in the fleet; errors start with it.
 	Server string
+	// DeadlineName is how a TransportError names the caller's deadline
+	// (ctx's) when it ends a call: the caller says it its own way
+	// (bbbfleet's command line: its flag); "" is CallerDeadlineWords.
+	DeadlineName string
 }
+
+// CallerDeadlineWords is how a TransportError names the caller's deadline
+// when Client.DeadlineName does not.
+const CallerDeadlineWords = "the caller's deadline"
 
 // NewHTTPClient returns an http.Client for BBB API calls. caFile, if not
 // empty, is a PEM file of CA certificates (private PKI) added to the system
@@ -89,13 +97,16 @@ func (c *Client) httpClient() *http.Client {
 }
 
 // timeoutLimit names, on a timeout, the limit that hit: the caller's
-// deadline (the run's --timeout) or the HTTP client's (api.timeout).
+// deadline (as DeadlineName names it) or the HTTP client's (api.timeout).
 func (c *Client) timeoutLimit(ctx context.Context, te *TransportError) *TransportError {
 	if te.Kind != Timeout {
 		return te
 	}
 	if ctx.Err() != nil {
-		te.Limit = "--timeout"
+		te.Limit = c.DeadlineName
+		if te.Limit == "" {
+			te.Limit = CallerDeadlineWords
+		}
 		if d, ok := ctx.Deadline(); ok {
 			te.Limit += fmt.Sprintf(", %s left when the call started", (d.Sub(time.Now()) + te.Elapsed).Round(10*time.Millisecond))
 		}

@@ -346,9 +346,18 @@ func TestClientTimeout(t *testing.T) {
 		if !errors.As(err, &te) || te.Kind != Timeout || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %T %v, want Timeout", err, err)
 		}
-		// The message names the limit that hit: the caller's deadline.
-		if !strings.HasPrefix(err.Error(), "bbb2: no answer from 127.0.0.1:") || !strings.Contains(err.Error(), " (--timeout, ") || Reason(err) != "timeout" {
+		// The message names the limit that hit: the caller's deadline,
+		// as the caller names it.
+		if !strings.HasPrefix(err.Error(), "bbb2: no answer from 127.0.0.1:") || !strings.HasPrefix(te.Limit, CallerDeadlineWords+", ") ||
+			!strings.Contains(err.Error(), " (the caller's deadline, ") || Reason(err) != "timeout" {
 			t.Errorf("%q %q", err, Reason(err))
+		}
+		c.DeadlineName = "the run's limit"
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel2()
+		_, err = c.GetMeetings(ctx2)
+		if !errors.As(err, &te) || !strings.HasPrefix(te.Limit, "the run's limit, ") || !strings.Contains(err.Error(), " (the run's limit, ") {
+			t.Errorf("named deadline: %q", err)
 		}
 	})
 	t.Run("client timeout", func(t *testing.T) {

@@ -318,7 +318,8 @@ type TransportError struct {
 	Elapsed time.Duration
 	Err     error
 	// Limit names the limit a Timeout hit and its value ("api.timeout
-	// 5s", "--timeout"), when known.
+	// 5s", or the caller's deadline as Client.DeadlineName names it and
+	// the time that was left of it), when known.
 	Limit string
 }
 

@@ -62,6 +62,7 @@ func NewEnv(cfg *Config, secrets *Secrets, opts RunOptions) *Env {
 func (e *Env) SSHConfig(s Server) ssh.Config {
 	c := SSHConfig(s, e.SSHConfigFile)
 	c.OnHostKeyRecorded = e.hostKeyRecorded
+	c.DeadlineName = e.Opts.TimeoutName
 	return c
 }
 
@@ -222,7 +223,7 @@ func (e *Env) APIUnsigned(s Server) (*bbb.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bbb.Client{BaseURL: s.API.URL, Algorithm: s.API.Checksum, HTTP: hc, Server: s.Name}, nil
+	return &bbb.Client{BaseURL: s.API.URL, Algorithm: s.API.Checksum, HTTP: hc, Server: s.Name, DeadlineName: e.Opts.TimeoutName}, nil
 }
 
 // httpClient shares one HTTP client per CA file and timeout.
