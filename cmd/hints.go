@@ -25,7 +25,19 @@ func (app *App) runOptions() fleet.RunOptions {
 }
 
 // cliWords makes env's errors name remedies as commands to run.
-func cliWords(env *fleet.Env) { env.FixWords = fixText }
+func cliWords(env *fleet.Env) {
+	env.FixWords = fixText
+	env.APIFixWords = apiFixText
+}
+
+// apiFixText is a fix as the command to run, as the API clients' errors
+// have always quoted it (run "bbbfleet secret fetch NAME").
+func apiFixText(f fleet.Fix) string {
+	if f.Kind == fleet.FixFetchSecret {
+		return `run "bbbfleet secret fetch ` + f.Server + `"`
+	}
+	return fixText(f)
+}
 
 // fixText is a fix as the command to run ("" for none).
 func fixText(f fleet.Fix) string {

@@ -47,6 +47,11 @@ type Client struct {
 	// (ctx's) when it ends a call: the caller says it its own way
 	// (bbbfleet's command line: its flag); "" is CallerDeadlineWords.
 	DeadlineName string
+	// SecretRemedy is what to do about a missing or rejected secret, in
+	// the caller's words (bbbfleet's command line: the command that
+	// fetches it); NoSecretError and APIError say it after the finding.
+	// "" leaves it out (a rejected secret then points at bbb-conf).
+	SecretRemedy string
 }
 
 // CallerDeadlineWords is how a TransportError names the caller's deadline
@@ -150,7 +155,7 @@ func (c *Client) SignedURL(call string, params url.Values) (string, error) {
 		return "", fmt.Errorf("invalid API call name %q", call)
 	}
 	if c.Secret == "" {
-		return "", &NoSecretError{Server: c.Server}
+		return "", &NoSecretError{Server: c.Server, Remedy: c.SecretRemedy}
 	}
 	algo := c.Algorithm
 	if algo == "" {
@@ -388,7 +393,7 @@ func (c *Client) annotate(err error, call string) error {
 	)
 	switch {
 	case errors.As(err, &ae):
-		ae.Server, ae.Call = c.Server, call
+		ae.Server, ae.Call, ae.Remedy = c.Server, call, c.SecretRemedy
 	case errors.As(err, &me):
 		me.Server, me.Call = c.Server, call
 	}

@@ -24,6 +24,9 @@ type Env struct {
 	// FixWords, when set, says a Fix in the front end's words (the command
 	// to run) in errors that carry one (MissingSecretError.Remedy).
 	FixWords func(Fix) string
+	// APIFixWords, when set, says a Fix for the API clients' errors
+	// (bbb.Client.SecretRemedy: a missing or rejected secret).
+	APIFixWords func(Fix) string
 	// SSHConfigFile overrides ~/.ssh/config ("none" disables it).
 	SSHConfigFile string
 	// OnHostKeyRecorded, when set, is told each host key that accept-new
@@ -223,7 +226,11 @@ func (e *Env) APIUnsigned(s Server) (*bbb.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bbb.Client{BaseURL: s.API.URL, Algorithm: s.API.Checksum, HTTP: hc, Server: s.Name, DeadlineName: e.Opts.TimeoutName}, nil
+	c := &bbb.Client{BaseURL: s.API.URL, Algorithm: s.API.Checksum, HTTP: hc, Server: s.Name, DeadlineName: e.Opts.TimeoutName}
+	if e.APIFixWords != nil {
+		c.SecretRemedy = e.APIFixWords(Fix{Kind: FixFetchSecret, Server: s.Name})
+	}
+	return c, nil
 }
 
 // httpClient shares one HTTP client per CA file and timeout.

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,6 +44,12 @@ func TestMissingSecretCarriesTheFix(t *testing.T) {
 	env.FixWords = func(f Fix) string { return "get it for " + f.Server + " or set " + f.Env }
 	if _, err = env.API(s); err == nil || err.Error() != "bbb1: no API secret: get it for bbb1 or set BBBFLEET_SECRET_BBB1" {
 		t.Fatalf("%v", err)
+	}
+	// The API clients' errors get the remedy in their own words.
+	env.APIFixWords = func(f Fix) string { return fmt.Sprintf("api fix %d for %s", f.Kind, f.Server) }
+	c, err := env.APIUnsigned(s)
+	if err != nil || c.SecretRemedy != fmt.Sprintf("api fix %d for bbb1", FixFetchSecret) {
+		t.Fatalf("%v %+v", err, c)
 	}
 }
 
