@@ -112,3 +112,21 @@ func TestCheckSecretRowsCarryTheFix(t *testing.T) {
 		}
 	}
 }
+
+// A row the schedule explains (a server stopped on purpose) says why, and
+// no longer carries the remedy of the message it replaced.
+func TestApplyScheduleDropsTheFix(t *testing.T) {
+	cfg, err := Parse("f.yaml", []byte(scheduleYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, _ := time.LoadLocation("Europe/Berlin")
+	night := time.Date(2026, 12, 8, 23, 15, 0, 0, be)
+	rc := downCheck("bbb1")
+	sec := rc.Get(CheckSecret)
+	sec.Message, sec.Fix = "not checked: no API secret", Fix{Kind: FixFetchSecretOrEnv, Server: "bbb1", Env: "BBBFLEET_SECRET_BBB1"}
+	ApplySchedule([]*ServerCheck{rc}, cfg.Schedule, night)
+	if c := rc.Get(CheckSecret); c.Status != CheckOK || c.Fix != (Fix{}) || c.Message == "not checked: no API secret" {
+		t.Errorf("%+v", *c)
+	}
+}
