@@ -235,7 +235,7 @@ func buildCheckReport(results []*fleet.ServerCheck, checks []string, now time.Ti
 		sj := checkServerJSON{Server: r.Server.Name, Host: r.Server.Host, Status: r.Status.String(), status: r.Status,
 			Release: r.Release, DurationMS: round3(float64(r.Duration.Microseconds()) / 1000)}
 		for _, c := range r.Checks {
-			sj.Checks = append(sj.Checks, checkResultJSON{Name: c.Name, Status: c.Status.String(), Message: c.Message,
+			sj.Checks = append(sj.Checks, checkResultJSON{Name: c.Name, Status: c.Status.String(), Message: checkMessage(c),
 				Value: c.Value, Unit: c.Unit, status: c.Status})
 		}
 		rep.Servers = append(rep.Servers, sj)

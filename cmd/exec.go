@@ -167,7 +167,8 @@ func (app *App) newEnv(withSecrets bool) (*fleet.Env, error) {
 			return nil, err
 		}
 	}
-	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: app.Parallel, Timeout: app.Timeout})
+	env := fleet.NewEnv(cfg, secrets, app.runOptions())
+	cliWords(env)
 	env.SSHConfigFile = app.sshConfigFile()
 	app.reportHostKeys(env)
 	if app.Verbose {

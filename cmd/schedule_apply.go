@@ -138,7 +138,8 @@ func (app *App) envFor(cfg *fleet.Config) (*fleet.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := fleet.NewEnv(cfg, secrets, fleet.RunOptions{Parallel: app.Parallel, Timeout: app.Timeout})
+	env := fleet.NewEnv(cfg, secrets, app.runOptions())
+	cliWords(env)
 	env.SSHConfigFile = app.sshConfigFile()
 	return env, nil
 }

@@ -149,7 +149,7 @@ func (app *App) reportSecretFetch(format, path string, fs []*fleet.SecretFetch, 
 		}
 		j.Saved = !app.DryRun && (f.Status == fleet.SecretNew || f.Status == fleet.SecretChanged)
 		if f.Err != nil {
-			j.Error, j.detail = f.Err.Error(), fleet.Detail(f.Err)
+			j.Error, j.detail = errText(f.Err), errDetail(f.Err)
 		}
 		if f.Status == fleet.SecretFailed {
 			failed++

@@ -43,7 +43,20 @@ type Client struct {
 	MaxBody int64
 	// Server is the server's name in the fleet; errors start with it.
 	Server string
+	// DeadlineName is how a TransportError names the caller's deadline
+	// (ctx's) when it ends a call: the caller says it its own way
+	// (bbbfleet's command line: its flag); "" is CallerDeadlineWords.
+	DeadlineName string
+	// SecretRemedy is what to do about a missing or rejected secret, in
+	// the caller's words (bbbfleet's command line: the command that
+	// fetches it); NoSecretError and APIError say it after the finding.
+	// "" leaves it out (a rejected secret then points at bbb-conf).
+	SecretRemedy string
 }
+
+// CallerDeadlineWords is how a TransportError names the caller's deadline
+// when Client.DeadlineName does not.
+const CallerDeadlineWords = "the caller's deadline"
 
 // NewHTTPClient returns an http.Client for BBB API calls. caFile, if not
 // empty, is a PEM file of CA certificates (private PKI) added to the system
@@ -89,13 +102,16 @@ func (c *Client) httpClient() *http.Client {
 }
 
 // timeoutLimit names, on a timeout, the limit that hit: the caller's
-// deadline (the run's --timeout) or the HTTP client's (api.timeout).
+// deadline (as DeadlineName names it) or the HTTP client's (api.timeout).
 func (c *Client) timeoutLimit(ctx context.Context, te *TransportError) *TransportError {
 	if te.Kind != Timeout {
 		return te
 	}
 	if ctx.Err() != nil {
-		te.Limit = "--timeout"
+		te.Limit = c.DeadlineName
+		if te.Limit == "" {
+			te.Limit = CallerDeadlineWords
+		}
 		if d, ok := ctx.Deadline(); ok {
 			te.Limit += fmt.Sprintf(", %s left when the call started", (d.Sub(time.Now()) + te.Elapsed).Round(10*time.Millisecond))
 		}
@@ -139,7 +155,7 @@ func (c *Client) SignedURL(call string, params url.Values) (string, error) {
 		return "", fmt.Errorf("invalid API call name %q", call)
 	}
 	if c.Secret == "" {
-		return "", &NoSecretError{Server: c.Server}
+		return "", &NoSecretError{Server: c.Server, Remedy: c.SecretRemedy}
 	}
 	algo := c.Algorithm
 	if algo == "" {
@@ -377,7 +393,7 @@ func (c *Client) annotate(err error, call string) error {
 	)
 	switch {
 	case errors.As(err, &ae):
-		ae.Server, ae.Call = c.Server, call
+		ae.Server, ae.Call, ae.Remedy = c.Server, call, c.SecretRemedy
 	case errors.As(err, &me):
 		me.Server, me.Call = c.Server, call
 	}

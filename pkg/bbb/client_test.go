@@ -139,10 +139,18 @@ func TestClientSecretRejected(t *testing.T) {
 	_, c := newFake(t)
 	c.Secret = "wrong"
 	_, err := c.GetMeetings(ctx)
-	want := `bbb2: API rejected the secret (checksumError): run "bbbfleet secret fetch bbb2"`
+	want := `bbb2: API rejected the secret (checksumError): check it against "bbb-conf --secret" on the server`
 	if err == nil || err.Error() != want {
 		t.Errorf("err %v, want %s", err, want)
 	}
+	// The caller's remedy, when it gives one, is said instead.
+	c.SecretRemedy = "do R"
+	_, err = c.GetMeetings(ctx)
+	var rej *APIError
+	if !errors.As(err, &rej) || rej.Remedy != "do R" || err.Error() != "bbb2: API rejected the secret (checksumError): do R" {
+		t.Errorf("with a remedy: %v", err)
+	}
+	c.SecretRemedy = ""
 	if !IsSecretRejected(err) || Reason(err) != "secret rejected" {
 		t.Errorf("IsSecretRejected %v Reason %q", IsSecretRejected(err), Reason(err))
 	}
@@ -168,7 +176,8 @@ func TestClientConfigErrors(t *testing.T) {
 		c    Client
 		want string
 	}{
-		{"no secret", Client{BaseURL: "http://127.0.0.1:1/bigbluebutton/api/", Server: "bbb2"}, `bbb2: no API secret configured: run "bbbfleet secret fetch bbb2"`},
+		{"no secret", Client{BaseURL: "http://127.0.0.1:1/bigbluebutton/api/", Server: "bbb2"}, `bbb2: no API secret configured`},
+		{"no secret, remedy", Client{BaseURL: "http://127.0.0.1:1/bigbluebutton/api/", Server: "bbb2", SecretRemedy: "do R"}, `bbb2: no API secret configured: do R`},
 		{"bad algorithm", Client{BaseURL: "http://127.0.0.1:1/bigbluebutton/api/", Secret: "s", Algorithm: "md5", Server: "bbb2"}, `bbb2: unknown checksum algorithm "md5"`},
 		{"bad URL", Client{BaseURL: "ftp://x/", Secret: "s", Server: "bbb2"}, `bbb2: API URL "ftp://x/" is not an http(s) URL`},
 		{"URL with query", Client{BaseURL: "http://x/api/?a=b", Secret: "s"}, `must not have a query`},
@@ -346,9 +355,18 @@ func TestClientTimeout(t *testing.T) {
 		if !errors.As(err, &te) || te.Kind != Timeout || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err %T %v, want Timeout", err, err)
 		}
-		// The message names the limit that hit: the caller's deadline.
-		if !strings.HasPrefix(err.Error(), "bbb2: no answer from 127.0.0.1:") || !strings.Contains(err.Error(), " (--timeout, ") || Reason(err) != "timeout" {
+		// The message names the limit that hit: the caller's deadline,
+		// as the caller names it.
+		if !strings.HasPrefix(err.Error(), "bbb2: no answer from 127.0.0.1:") || !strings.HasPrefix(te.Limit, CallerDeadlineWords+", ") ||
+			!strings.Contains(err.Error(), " (the caller's deadline, ") || Reason(err) != "timeout" {
 			t.Errorf("%q %q", err, Reason(err))
+		}
+		c.DeadlineName = "the run's limit"
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel2()
+		_, err = c.GetMeetings(ctx2)
+		if !errors.As(err, &te) || !strings.HasPrefix(te.Limit, "the run's limit, ") || !strings.Contains(err.Error(), " (the run's limit, ") {
+			t.Errorf("named deadline: %q", err)
 		}
 	})
 	t.Run("client timeout", func(t *testing.T) {
@@ -500,7 +518,9 @@ func TestAPIErrorMessages(t *testing.T) {
 			"bbb1: getMeetingInfo failed: We could not find a meeting with that meeting ID (notFound)"},
 		{&APIError{Call: "create", Errors: []ErrorDetail{{"a", "A"}, {"b", ""}}}, "create failed: A (a); b"},
 		{&APIError{Server: "bbb1", MessageKey: "x", Message: "You did not pass the checksum security check"},
-			`bbb1: API rejected the secret (x): run "bbbfleet secret fetch bbb1"`},
+			`bbb1: API rejected the secret (x): check it against "bbb-conf --secret" on the server`},
+		{&APIError{Server: "bbb1", MessageKey: "x", Message: "You did not pass the checksum security check", Remedy: "do R"},
+			`bbb1: API rejected the secret (x): do R`},
 	}
 	for _, tt := range tests {
 		if got := tt.err.Error(); got != tt.want {

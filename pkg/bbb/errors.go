@@ -30,16 +30,17 @@ func prefix(server string) string {
 }
 
 // NoSecretError is a signed call asked of a client without a secret.
-type NoSecretError struct{ Server string }
+// Remedy is Client.SecretRemedy.
+type NoSecretError struct{ Server, Remedy string }
 
 func (e *NoSecretError) Error() string { return prefix(e.Server) + e.Detail() }
 
 // Detail is the message without the server's name in front.
 func (e *NoSecretError) Detail() string {
-	if e.Server == "" {
+	if e.Remedy == "" {
 		return "no API secret configured"
 	}
-	return fmt.Sprintf("no API secret configured: run \"bbbfleet secret fetch %s\"", e.Server)
+	return "no API secret configured: " + e.Remedy
 }
 
 // ErrorDetail is one <error> of the multi-error form
@@ -59,6 +60,8 @@ type APIError struct {
 	// Message are then copied from the first entry when the response had
 	// no top-level messageKey.
 	Errors []ErrorDetail
+	// Remedy is Client.SecretRemedy: said after a rejected secret.
+	Remedy string
 }
 
 func (e *APIError) Error() string { return prefix(e.Server) + e.Detail() }
@@ -70,8 +73,8 @@ func (e *APIError) Detail() string {
 		if key == "" {
 			key = e.Message
 		}
-		if e.Server != "" {
-			return fmt.Sprintf("API rejected the secret (%s): run \"bbbfleet secret fetch %s\"", key, e.Server)
+		if e.Remedy != "" {
+			return fmt.Sprintf("API rejected the secret (%s): %s", key, e.Remedy)
 		}
 		return fmt.Sprintf("API rejected the secret (%s): check it against \"bbb-conf --secret\" on the server", key)
 	}
@@ -318,7 +321,8 @@ type TransportError struct {
 	Elapsed time.Duration
 	Err     error
 	// Limit names the limit a Timeout hit and its value ("api.timeout
-	// 5s", "--timeout"), when known.
+	// 5s", or the caller's deadline as Client.DeadlineName names it and
+	// the time that was left of it), when known.
 	Limit string
 }
 

@@ -138,6 +138,9 @@ type CheckResult struct {
 	Message string // one line
 	Value   *float64
 	Unit    string // "ms", "%", "days", "s" or "" (a count or a ratio)
+	// Fix is the remedy that follows Message, as a value (FixNone when
+	// Message says it all); see Fix.
+	Fix Fix
 }
 
 // ServerCheck is every selected check of one server.

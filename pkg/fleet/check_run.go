@@ -430,28 +430,30 @@ func (cc *checkCtx) runAPI(ctx context.Context, s Server, p *serverProbe, sel ma
 	if err != nil {
 		var me *MissingSecretError
 		if errors.As(err, &me) {
-			p.set(NotChecked(CheckSecret, fmt.Sprintf("no API secret (run `bbbfleet secret fetch %s` or set %s)", s.Name, SecretEnv(s.Name))))
+			c := NotChecked(CheckSecret, "no API secret")
+			c.Fix = me.Fix()
+			p.set(c)
 		} else {
 			p.set(CheckResult{Name: CheckSecret, Status: CheckUnknown, Message: rowMessage(err, s.Name)})
 		}
 		return
 	}
 	if _, err := c.IsMeetingRunning(ctx, secretProbeMeeting); err != nil {
-		msg := apiMessage(err, s.Name)
+		msg, fix := apiMessage(err, s.Name), Fix{}
 		if bbb.IsSecretRejected(err) {
 			why := bbb.Reason(err)
 			var ae *bbb.APIError
 			if errors.As(err, &ae) && ae.MessageKey != "" {
 				why = ae.MessageKey
 			}
-			msg = fmt.Sprintf("rejected by the server (%s): run `bbbfleet secret fetch %s`", why, s.Name)
+			msg, fix = fmt.Sprintf("rejected by the server (%s)", why), Fix{Kind: FixFetchSecret, Server: s.Name}
 			// Find out why: another checksum algorithm, or an
 			// environment variable overriding a good secret.
 			if d, derr := cc.env.DiagnoseRejectedSecret(ctx, s, c.Secret); derr == nil {
-				msg = fmt.Sprintf("rejected by the server (%s): %s", why, d.Advice)
+				msg, fix = fmt.Sprintf("rejected by the server (%s): %s", why, d.Advice), d.Fix
 			}
 		}
-		p.set(CheckResult{Name: CheckSecret, Status: CheckCritical, Message: msg})
+		p.set(CheckResult{Name: CheckSecret, Status: CheckCritical, Message: msg, Fix: fix})
 		return
 	}
 	algo := s.API.Checksum

@@ -74,7 +74,7 @@ func ApplySchedule(results []*ServerCheck, sched *schedule.Schedule, now time.Ti
 					expected = d.Rule.Power && sshDown && c.Status == CheckUnknown
 				}
 				if expected {
-					c.Status, c.Message, c.Value = CheckOK, why, nil
+					c.Status, c.Message, c.Value, c.Fix = CheckOK, why, nil, Fix{}
 				}
 			}
 			r.summarize()

@@ -31,6 +31,10 @@
 //	errors.go           ServerError{Server, Step, Err}; Detail and Reason:
 //	                    a failure's message without its server, asked of
 //	                    the error (never cut off its text)
+//	fix.go              Fix: a remedy as a value (fetch a server's secret);
+//	                    messages say the finding in the product's words, a
+//	                    front end words the fix and names the run's deadline
+//	                    (Env.FixWords, APIFixWords, RunOptions.TimeoutName)
 //
 // The read-only operations:
 //

@@ -21,6 +21,12 @@ type Env struct {
 	Opts    RunOptions
 	// Trace, when set, is told every remote command line (for --verbose).
 	Trace func(server, command string)
+	// FixWords, when set, says a Fix in the front end's words (the command
+	// to run) in errors that carry one (MissingSecretError.Remedy).
+	FixWords func(Fix) string
+	// APIFixWords, when set, says a Fix for the API clients' errors
+	// (bbb.Client.SecretRemedy: a missing or rejected secret).
+	APIFixWords func(Fix) string
 	// SSHConfigFile overrides ~/.ssh/config ("none" disables it).
 	SSHConfigFile string
 	// OnHostKeyRecorded, when set, is told each host key that accept-new
@@ -59,6 +65,7 @@ func NewEnv(cfg *Config, secrets *Secrets, opts RunOptions) *Env {
 func (e *Env) SSHConfig(s Server) ssh.Config {
 	c := SSHConfig(s, e.SSHConfigFile)
 	c.OnHostKeyRecorded = e.hostKeyRecorded
+	c.DeadlineName = e.Opts.TimeoutName
 	return c
 }
 
@@ -164,8 +171,15 @@ func (e *Env) Remote(ctx context.Context, s Server, cmd ssh.Command) (*ssh.Resul
 // closeGrace bounds how long Close waits for commands still stopping.
 const closeGrace = 4 * time.Second
 
-// MissingSecretError says a server has no API secret and how to get one.
-type MissingSecretError struct{ Server string }
+// MissingSecretError says a server has no API secret and how to get one:
+// Fix is the remedy as a value, Remedy the same in the words of the front
+// end that asked (Env.FixWords), so the message reads right also where an
+// operation puts it into a message of its own.
+type MissingSecretError struct {
+	Server string
+	// Remedy is Fix as Env.FixWords says it ("" is Fix().String()).
+	Remedy string
+}
 
 func (e *MissingSecretError) Error() string {
 	return e.Server + ": " + e.Detail()
@@ -173,7 +187,16 @@ func (e *MissingSecretError) Error() string {
 
 // Detail is the message without the server's name in front.
 func (e *MissingSecretError) Detail() string {
-	return fmt.Sprintf("no API secret: run `bbbfleet secret fetch %s` or set %s", e.Server, SecretEnv(e.Server))
+	if e.Remedy != "" {
+		return "no API secret: " + e.Remedy
+	}
+	return "no API secret: " + e.Fix().String()
+}
+
+// Fix is how to get the secret: fetch it from the server, or set the
+// server's environment variable.
+func (e *MissingSecretError) Fix() Fix {
+	return Fix{Kind: FixFetchSecretOrEnv, Server: e.Server, Env: SecretEnv(e.Server)}
 }
 
 // API returns a BBB API client for s with its secret.
@@ -183,7 +206,11 @@ func (e *Env) API(s Server) (*bbb.Client, error) {
 		secret, _ = e.Secrets.Get(s.Name)
 	}
 	if secret == "" {
-		return nil, &MissingSecretError{Server: s.Name}
+		me := &MissingSecretError{Server: s.Name}
+		if e.FixWords != nil {
+			me.Remedy = e.FixWords(me.Fix())
+		}
+		return nil, me
 	}
 	c, err := e.APIUnsigned(s)
 	if err != nil {
@@ -199,7 +226,11 @@ func (e *Env) APIUnsigned(s Server) (*bbb.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bbb.Client{BaseURL: s.API.URL, Algorithm: s.API.Checksum, HTTP: hc, Server: s.Name}, nil
+	c := &bbb.Client{BaseURL: s.API.URL, Algorithm: s.API.Checksum, HTTP: hc, Server: s.Name, DeadlineName: e.Opts.TimeoutName}
+	if e.APIFixWords != nil {
+		c.SecretRemedy = e.APIFixWords(Fix{Kind: FixFetchSecret, Server: s.Name})
+	}
+	return c, nil
 }
 
 // httpClient shares one HTTP client per CA file and timeout.

@@ -25,12 +25,23 @@ type RunOptions struct {
 	Parallel int
 	// Timeout bounds each server's operation (0: only the parent context).
 	Timeout time.Duration
+	// TimeoutName is how messages name Timeout (ErrTimeout.Limit): a
+	// front end says it its own way (the command line sets it with a
+	// flag); "" is RunTimeoutWords.
+	TimeoutName string
 }
+
+// RunTimeoutWords is how messages name RunOptions.Timeout when the front
+// end gave it no name of its own.
+const RunTimeoutWords = "the run's timeout"
 
 // ErrTimeout is returned for a server whose operation outlived its deadline.
 type ErrTimeout struct {
 	Server  string
 	Timeout time.Duration
+	// Limit names the limit that hit, Timeout, as the run's options name
+	// it (RunOptions.TimeoutName; "" is RunTimeoutWords).
+	Limit string
 	// Login is set when the deadline passed during the SSH login: the
 	// command never started, and the message says so.
 	Login *ssh.DialTimeoutError
@@ -40,10 +51,14 @@ func (e *ErrTimeout) Error() string { return e.Server + ": " + e.Detail() }
 
 // Detail is the message without the server's name in front.
 func (e *ErrTimeout) Detail() string {
-	if e.Login != nil {
-		return fmt.Sprintf("SSH login to %s not done within %s (--timeout; %s timed out, the command did not start)", e.Login.What, e.Timeout, e.Login.Phase)
+	limit := e.Limit
+	if limit == "" {
+		limit = RunTimeoutWords
 	}
-	return fmt.Sprintf("not done within %s (--timeout; raise it for long work or a slow server)", e.Timeout)
+	if e.Login != nil {
+		return fmt.Sprintf("SSH login to %s not done within %s (%s; %s timed out, the command did not start)", e.Login.What, e.Timeout, limit, e.Login.Phase)
+	}
+	return fmt.Sprintf("not done within %s (%s; raise it for long work or a slow server)", e.Timeout, limit)
 }
 
 // deadlinePassed reports whether ctx's deadline has passed, also when an
@@ -148,7 +163,7 @@ func RunRolling[T any](ctx context.Context, servers []Server, opts RunOptions, r
 			go func(i int, s Server) {
 				defer wg.Done()
 				defer func() { <-sem }()
-				results[i] = runOne(ctx, s, opts.Timeout, fn)
+				results[i] = runOne(ctx, s, opts, fn)
 				done(i)
 			}(i, s)
 		}
@@ -175,7 +190,8 @@ const (
 	cancelGrace  = 2 * time.Second
 )
 
-func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn func(context.Context, Server) (T, error)) (res Result[T]) {
+func runOne[T any](parent context.Context, s Server, opts RunOptions, fn func(context.Context, Server) (T, error)) (res Result[T]) {
+	timeout := opts.Timeout
 	res.Server = s
 	start := time.Now()
 	ctx, cancel := parent, context.CancelFunc(func() {})
@@ -201,7 +217,7 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 	case o := <-done:
 		res.Value, res.Err = o.v, o.err
 		if res.Err != nil && deadlinePassed(ctx) && parent.Err() == nil {
-			te := &ErrTimeout{Server: s.Name, Timeout: timeout}
+			te := &ErrTimeout{Server: s.Name, Timeout: timeout, Limit: opts.TimeoutName}
 			errors.As(res.Err, &te.Login)
 			res.Err = te
 		}
@@ -226,7 +242,7 @@ func runOne[T any](parent context.Context, s Server, timeout time.Duration, fn f
 		if parent.Err() != nil {
 			res.Err = parent.Err()
 		} else if res.Err == nil || ctx.Err() == context.DeadlineExceeded {
-			te := &ErrTimeout{Server: s.Name, Timeout: timeout}
+			te := &ErrTimeout{Server: s.Name, Timeout: timeout, Limit: opts.TimeoutName}
 			if res.Err != nil {
 				errors.As(res.Err, &te.Login)
 			}

@@ -205,7 +205,13 @@ func (e *SecretUnverifiedError) Error() string { return e.Server + ": " + e.Deta
 // Detail is the message without the server's name: the cause is asked
 // for its own message without it.
 func (e *SecretUnverifiedError) Detail() string {
-	return "cannot verify the secret, so it was not saved (use --no-verify to save it anyway): " + Detail(e.Err)
+	return e.DetailNaming("skip the verification")
+}
+
+// DetailNaming is Detail with skip as the way to skip the verification
+// (the command line: its flag).
+func (e *SecretUnverifiedError) DetailNaming(skip string) string {
+	return "cannot verify the secret, so it was not saved (" + skip + " to save it anyway): " + Detail(e.Err)
 }
 
 func (e *SecretUnverifiedError) Unwrap() error { return e.Err }

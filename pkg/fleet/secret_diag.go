@@ -25,8 +25,12 @@ type SecretDiagnosis struct {
 	// FileAccepted is true when the secrets file's secret (overridden by
 	// the variable) is accepted.
 	FileAccepted bool
-	// Advice is the fix, in one sentence.
+	// Advice is what is wrong and what to change, in one sentence; when
+	// the secret must be fetched from the server again, Fix says so
+	// after it (FixFetchSecret, FixThenFetchSecret), else Advice says it
+	// all.
 	Advice string
+	Fix    Fix
 }
 
 // signedCallAccepted makes a signed isMeetingRunning call with secret and
@@ -137,9 +141,11 @@ func (e *Env) DiagnoseRejectedSecret(ctx context.Context, s Server, secret strin
 		}
 	}
 	if d.EnvRejected {
-		d.Advice = fmt.Sprintf("the secret comes from %s, which overrides the secrets file, and the server rejects it with every checksum algorithm: unset %s and run `bbbfleet secret fetch %s`", env, env, s.Name)
+		d.Advice = fmt.Sprintf("the secret comes from %s, which overrides the secrets file, and the server rejects it with every checksum algorithm: unset %s", env, env)
+		d.Fix = Fix{Kind: FixThenFetchSecret, Server: s.Name}
 		return d, nil
 	}
-	d.Advice = fmt.Sprintf("the server rejects this secret with every checksum algorithm: run `bbbfleet secret fetch %s`", s.Name)
+	d.Advice = "the server rejects this secret with every checksum algorithm"
+	d.Fix = Fix{Kind: FixFetchSecret, Server: s.Name}
 	return d, nil
 }

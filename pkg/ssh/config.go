@@ -73,6 +73,11 @@ type Config struct {
 	// Timeout bounds the TCP dial and the SSH handshake of every hop
 	// (default 10s).
 	Timeout time.Duration
+	// DeadlineName is how a DialTimeoutError names the caller's deadline
+	// (ctx's) when it ends a login before Timeout does: the caller says
+	// it its own way (bbbfleet's command line: its flag); "" is
+	// CallerDeadlineWords.
+	DeadlineName string
 	// SSHConfigFile is the ssh_config file to honour; default
 	// ~/.ssh/config; "none" disables it.
 	SSHConfigFile string
@@ -140,6 +145,7 @@ type resolved struct {
 	systemKnownHosts []string
 	policy           string
 	timeout          time.Duration
+	deadlineName     string
 	agent            bool
 }
 
@@ -149,7 +155,10 @@ var defaultKeyFiles = []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/i
 const maxJumps = 8
 
 func resolve(cfg Config) (*resolved, error) {
-	r := &resolved{name: cfg.Name, timeout: cfg.Timeout, agent: !cfg.NoAgent}
+	r := &resolved{name: cfg.Name, timeout: cfg.Timeout, deadlineName: cfg.DeadlineName, agent: !cfg.NoAgent}
+	if r.deadlineName == "" {
+		r.deadlineName = CallerDeadlineWords
+	}
 	if r.name == "" {
 		r.name = cfg.Host
 	}

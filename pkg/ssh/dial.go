@@ -161,7 +161,7 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 
 	start := time.Now()
 	deadline := start.Add(r.timeout)
-	byCaller := false // the caller's deadline (--timeout) comes first
+	byCaller := false // the caller's deadline (ctx's) comes first
 	if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
 		deadline, byCaller = d, true
 	}
@@ -169,7 +169,7 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	timedOut := func(phase, why string) error {
 		e := &DialTimeoutError{Server: r.name, What: what, Phase: phase, Why: why, Elapsed: roundDur(time.Since(start))}
 		if byCaller {
-			e.Limit, e.caller = fmt.Sprintf("--timeout, %s left when the login started", roundDur(deadline.Sub(start))), true
+			e.Limit, e.caller = fmt.Sprintf("%s, %s left when the login started", r.deadlineName, roundDur(deadline.Sub(start))), true
 		} else {
 			e.Limit = fmt.Sprintf("ssh.timeout %s", r.timeout)
 		}
@@ -252,9 +252,15 @@ func dialHop(ctx context.Context, r *resolved, hk *hostKeys, ep endpoint, via *g
 	return gossh.NewClient(sc, chans, reqs), nil
 }
 
+// CallerDeadlineWords is how a DialTimeoutError names the caller's
+// deadline when Config.DeadlineName does not.
+const CallerDeadlineWords = "the caller's deadline"
+
 // DialTimeoutError is an SSH login (TCP connect or handshake) that did
 // not finish in time. Limit names the limit that ended it and its value:
-// ssh.timeout, or the caller's deadline (the run's --timeout).
+// "ssh.timeout 10s", or the caller's deadline as Config.DeadlineName
+// names it and the time that was left of it ("..., 1.2s left when the
+// login started"); ByCaller tells the two apart.
 type DialTimeoutError struct {
 	Server, What, Phase, Why, Limit string
 	Elapsed                         time.Duration
@@ -262,6 +268,10 @@ type DialTimeoutError struct {
 }
 
 func (e *DialTimeoutError) Error() string { return e.Server + ": " + e.Detail() }
+
+// ByCaller reports whether the caller's deadline, not ssh.timeout, ended
+// the login.
+func (e *DialTimeoutError) ByCaller() bool { return e.caller }
 
 // Detail is the message without the server's name.
 func (e *DialTimeoutError) Detail() string { return "ssh: " + e.Reason() }

@@ -65,8 +65,8 @@ func tempKey(t *testing.T) string {
 }
 
 // A login that times out names the limit that ended it and its value:
-// ssh.timeout when it is the shorter, the caller's deadline (--timeout)
-// when that comes first or at the same time; never a bare "context
+// ssh.timeout when it is the shorter, the caller's deadline (as
+// Config.DeadlineName names it) when that comes first or at the same time; never a bare "context
 // deadline exceeded".
 func TestDialTimeoutNamesTheLimit(t *testing.T) {
 	port := silentServer(t)
@@ -83,19 +83,24 @@ func TestDialTimeoutNamesTheLimit(t *testing.T) {
 		t.Errorf("ssh.timeout reads as the caller's deadline: %v", err)
 	}
 
-	// --timeout equal to the ssh timeout: the caller's deadline is first.
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	_, err = ssh.Dial(ctx, cfg)
-	if !errors.As(err, &de) || !strings.Contains(err.Error(), "(--timeout, ") || strings.Contains(err.Error(), "context deadline exceeded") {
-		t.Errorf("--timeout: %v", err)
+	// The caller's deadline equal to the ssh timeout: the caller's
+	// deadline is first, named as the caller names it.
+	for name, want := range map[string]string{"": "(the caller's deadline, ", "the run's limit": "(the run's limit, "} {
+		cfg.DeadlineName = name
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err = ssh.Dial(ctx, cfg)
+		cancel()
+		if !errors.As(err, &de) || !de.ByCaller() || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "context deadline exceeded") {
+			t.Errorf("caller's deadline %q: %v", name, err)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("caller's deadline does not unwrap to context.DeadlineExceeded: %v", err)
+		}
 	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("caller's deadline does not unwrap to context.DeadlineExceeded: %v", err)
-	}
+	cfg.DeadlineName = ""
 
 	// Cancelled (Ctrl-C) stays a cancellation.
-	ctx, cancel = context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err = ssh.Dial(ctx, cfg)
 	if !errors.Is(err, context.Canceled) || errors.As(err, &de) {
