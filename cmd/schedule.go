@@ -675,7 +675,7 @@ func runScheduleInstall(app *App, o installOptions) error {
 	if bin, err = filepath.Abs(bin); err != nil {
 		return err
 	}
-	io := schedule.InstallOptions{Binary: bin, Config: conf, User: o.user}
+	io := schedule.InstallOptions{Binary: bin, Config: conf, User: o.user, StopWait: cfg.StopWait()}
 	var files []schedule.File
 	var next string
 	switch {
