@@ -15,6 +15,7 @@ import (
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 	"github.com/bbbfleet/bbbfleet/internal/testfleet"
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
@@ -489,5 +490,45 @@ func TestInstallRegisterRealSSHD(t *testing.T) {
 	}
 	if !strings.Contains(out, "register done: added to Scalelite (id ") || strings.Contains(f.Scalelite.SSH.Log(), st.Secret) {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+// TestInstallConnectionDropsWhileStarting: the connection drops after
+// systemd-run has started the installer but before it answered. The start
+// script is not sent again (a second one would truncate the log, and
+// systemd-run would answer "already loaded"): bbbfleet reads the install's
+// status, finds its own install running and follows it to the end.
+func TestInstallConnectionDropsWhileStarting(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 150*time.Millisecond, func(i int, s *sim.State) { s.Machine.StartDelay = 3 * time.Second })
+	dropped := make(chan error, 1)
+	go func() {
+		real := 0
+		started := func() bool {
+			st := f.State(t, 0)
+			u, ok := st.Machine.Transient[bbb.InstallUnit("bbb1")]
+			real = u.RealPID
+			return ok && u.RealPID != 0
+		}
+		if !sshtest.Poll(20*time.Second, started) {
+			dropped <- fmt.Errorf("the installer never started")
+			return
+		}
+		// Every connection breaks; the installer's process (re-parented
+		// to init on a real server) goes on.
+		f.Hosts[0].SSH.DropConnections(real)
+		dropped <- nil
+	}()
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if err := <-dropped; err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "the answer to the start was lost") || !strings.Contains(out, "Setting up bigbluebutton") {
+		t.Errorf("the lost answer was not said, or the install not followed:\n%s", out)
+	}
+	if st := f.State(t, 0); st.Machine.InstallRuns != 1 || st.Machine.NoBBB {
+		t.Errorf("%d installer runs (want 1), BBB missing: %v", st.Machine.InstallRuns, st.Machine.NoBBB)
 	}
 }

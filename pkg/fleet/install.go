@@ -481,30 +481,93 @@ func (o *Operation) secretsPath() string {
 	return "(none configured)"
 }
 
-// runInstaller starts the installer detached (systemd-run, or setsid nohup).
+// runInstaller starts the installer detached (systemd-run, or setsid
+// nohup). The start script is sent once: never retried after a dropped
+// connection (it may have run) and not cut off by Ctrl-C (the operation
+// stops after it, as bbbConf does). The script refuses by itself to start
+// while an install runs (bbb.InstallLiveGuard). After any error the
+// install's status is read: a live install is followed, else the server's
+// state is reported as unknown when the script may have run.
 func (o *Operation) runInstaller(ctx context.Context, r *serverRun, ir *installRun) error {
 	s := r.s
 	script := bbb.InstallStartScript(ir.unit, s.Install.ScriptURL, ir.args, ir.log)
-	var res *ssh.Result
-	err := o.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = o.remote(ctx, s, ssh.Command{Script: script, Sudo: true})
-		return err
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.callTimeout()+15*time.Second)
+	defer cancel()
+	stopNote := context.AfterFunc(ctx, func() {
+		r.progress("interrupted: letting the installer's start finish (Ctrl-C again to leave at once)", nil, nil)
 	})
-	if err != nil {
-		msg := trimPrefixErr(err, s.Name).Error()
-		if res != nil {
-			if l := firstLine(string(res.Stderr)); l != "" {
-				msg += ": " + l
-			}
-		}
-		return fmt.Errorf("could not start the installer: %s", msg)
+	defer stopNote()
+	res, err := o.Env.Remote(cctx, s, ssh.Command{Script: script, Sudo: true})
+	if err == nil {
+		ir.startedAt = time.Now()
+		r.half = "installer started"
+		r.done("started as "+ir.unit+", output in "+ir.log+" on the server", nil, map[string]any{"unit": ir.unit, "log": ir.log})
+		return nil
 	}
-	ir.startedAt = time.Now()
-	r.half = "installer started"
-	r.done("started as "+ir.unit+", output in "+ir.log+" on the server", nil, map[string]any{"unit": ir.unit, "log": ir.log})
-	return nil
+	msg := trimPrefixErr(err, s.Name).Error()
+	if res != nil {
+		if l := firstLine(string(res.Stderr)); l != "" {
+			msg += ": " + l
+		}
+	}
+	broken := connectionBroken(err)
+	if broken {
+		o.Env.forget(s.Name)
+	}
+	st, serr := o.statusAfterStart(ctx, s, broken)
+	switch {
+	case serr == nil && st.Known && st.Log == ir.log && (st.Running || st.Ended):
+		// Ours started (the answer was lost): follow it.
+		ir.startedAt = time.Now()
+		r.half = "installer started"
+		r.done("started as "+ir.unit+" (the answer to the start was lost: "+firstLine(msg)+"), output in "+ir.log+" on the server",
+			nil, map[string]any{"unit": ir.unit, "log": ir.log})
+		return nil
+	case serr == nil && st.Known && st.Running:
+		// Another install runs (started meanwhile): follow that one.
+		ir.log, ir.unit = st.Log, orStr(st.Unit, ir.unit)
+		ir.startedAt = time.Now()
+		r.half = "installer started"
+		r.done("an install runs already on this server: following it (not starting another; log "+st.Log+")",
+			nil, map[string]any{"unit": ir.unit, "log": ir.log})
+		return nil
+	case serr == nil:
+		return fmt.Errorf("could not start the installer: %s", msg)
+	case broken:
+		return &InstallStartUnknownError{Server: s.Name, Err: fmt.Errorf("%s; reading the install's status: %w", msg, trimPrefixErr(serr, s.Name))}
+	}
+	return fmt.Errorf("could not start the installer: %s", msg)
 }
+
+// statusAfterStart reads the install's status after a failed start; after
+// a broken connection it tries again for a while (sshd restarting, a
+// network blip), as following does.
+func (o *Operation) statusAfterStart(ctx context.Context, s Server, broken bool) (bbb.InstallStatus, error) {
+	deadline := time.Now().Add(max(30*time.Second, 2*o.callTimeout()))
+	for {
+		st, err := o.installStatus(ctx, s)
+		if err == nil || !broken || !followRetryable(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return st, err
+		}
+		o.Env.forget(s.Name)
+		if sleepCtx(ctx, 500*time.Millisecond) != nil {
+			return st, err
+		}
+	}
+}
+
+// InstallStartUnknownError: the start script was sent, the connection
+// broke and the install's status could not be read: the installer may run.
+type InstallStartUnknownError struct {
+	Server string
+	Err    error
+}
+
+func (e *InstallStartUnknownError) Error() string {
+	return fmt.Sprintf("the connection broke while the installer was starting (%v): whether it runs is unknown, check with `bbbfleet install --attach %s`", e.Err, e.Server)
+}
+
+func (e *InstallStartUnknownError) Unwrap() error { return e.Err }
 
 // installStatus reads the state of the install (one command).
 func (o *Operation) installStatus(ctx context.Context, s Server) (bbb.InstallStatus, error) {
@@ -791,6 +854,8 @@ func InstallOutcomes(outs []*Outcome) {
 			continue
 		case oc.Err.Step == StepPreflight || oc.Err.Step == StepCheck || oc.Err.Step == "":
 			state = "untouched"
+		case oc.Err.Step == StepRun && errors.As(oc.Err, new(*InstallStartUnknownError)):
+			state = "unknown: the installer may run, check with `bbbfleet install --attach " + oc.Server + "`"
 		case oc.Err.Step == StepRun:
 			state = "untouched (the installer did not start)"
 		case oc.Err.Step == StepFollow && oc.Result == ResultInterrupted:
