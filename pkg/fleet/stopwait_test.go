@@ -1,6 +1,9 @@
 package fleet
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +42,44 @@ func TestUnsharedLockWarning(t *testing.T) {
 	cfg.StateDir = "/var/lib/bbbfleet"
 	if w := cfg.UnsharedLockWarning(); w != "" {
 		t.Errorf("warning with state_dir: %q", w)
+	}
+}
+
+// TestSharedStateDirFiles: in a group-shared state directory (setgid) the
+// fleet lock and the audit log are group-writable, so root and an
+// administrator of the group both open them; elsewhere they stay 0600.
+func TestSharedStateDirFiles(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		dir := t.TempDir()
+		mode := os.FileMode(0o770)
+		if shared {
+			mode |= os.ModeSetgid
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		lock, err := AcquireLock(context.Background(), filepath.Join(dir, "lock"), "bbbfleet stop bbb1", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lock.Release()
+		audit, err := OpenAudit(filepath.Join(dir, "audit.log"), "bbbfleet stop bbb1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		audit.Close()
+		want := os.FileMode(0o600)
+		if shared {
+			want = 0o660
+		}
+		for _, f := range []string{"lock", "audit.log"} {
+			fi, err := os.Stat(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("shared=%v: %s is %04o, want %04o", shared, f, fi.Mode().Perm(), want)
+			}
+		}
 	}
 }
