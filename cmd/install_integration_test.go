@@ -532,3 +532,42 @@ func TestInstallConnectionDropsWhileStarting(t *testing.T) {
 		t.Errorf("%d installer runs (want 1), BBB missing: %v", st.Machine.InstallRuns, st.Machine.NoBBB)
 	}
 }
+
+// TestInstallStartGuardRealSSHD: the start script sent again over real
+// sshd while its install runs (systemd-run and the setsid fallback, whose
+// guard looks at a real pid) starts nothing, exits 75 and leaves the log.
+func TestInstallStartGuardRealSSHD(t *testing.T) {
+	for _, noRun := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no-systemd-run=%v", noRun), func(t *testing.T) {
+			f, _ := installFleet(t, 1, "bbbfleet-test", 300*time.Millisecond, func(i int, s *sim.State) { s.Machine.NoSystemdRun = noRun })
+			cfg, err := fleet.Load(f.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := cfg.Servers[0].Install
+			args := bbb.InstallArgs(in.Series, in.Hostname, in.Email, in.Args)
+			log := "/var/log/bbbfleet/install-20260101T000000Z.log"
+			script := bbb.InstallStartScript(bbb.InstallUnit("bbb1"), in.ScriptURL, args, log)
+			start := []string{"exec", "bbb1", "--sudo", "-n", "--", "sh", "-c", script}
+			if out, errOut, code := run(t, f.Config, start...); code != 0 {
+				t.Fatalf("first start: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Reading package lists") }) {
+				t.Fatal("the installer never printed")
+			}
+			out, errOut, code := run(t, f.Config, start...)
+			if code == 0 || !strings.Contains(out+errOut, "an install runs already on this server") || !strings.Contains(out+errOut, "75") {
+				t.Fatalf("second start while running: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if !logHas(t, f, "Reading package lists") {
+				t.Fatal("the second start truncated the running installer's log")
+			}
+			if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, bbb.InstallExitMark) }) {
+				t.Fatal("the install did not end")
+			}
+			if n := f.State(t, 0).Machine.InstallRuns; n != 1 {
+				t.Errorf("%d installer runs, want 1", n)
+			}
+		})
+	}
+}
