@@ -571,3 +571,30 @@ func TestInstallStartGuardRealSSHD(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallCtrlCWhileStarting: Ctrl-C while systemd-run starts the
+// installer does not cut the start off: it finishes, and the outcome says
+// the installer goes on (not "untouched"), with the attach hint.
+func TestInstallCtrlCWhileStarting(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 150*time.Millisecond, func(i int, s *sim.State) { s.Machine.StartDelay = 2 * time.Second })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		sshtest.Poll(20*time.Second, func() bool {
+			u, ok := f.State(t, 0).Machine.Transient[bbb.InstallUnit("bbb1")]
+			return ok && u.PID != 0
+		})
+		cancel()
+	}()
+	out, errOut, code := runCtx(t, ctx, f.Config, "install", "bbb1")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "letting the installer's start finish") || !strings.Contains(out, "interrupted after the installer had started") ||
+		strings.Contains(out+errOut, "untouched") || !strings.Contains(errOut, "bbbfleet install --attach bbb1") {
+		t.Errorf("the start was cut off, or the state is wrong:\n%s\n%s", out, errOut)
+	}
+	out, errOut, code = run(t, f.Config, "install", "--attach", "bbb1")
+	if code != 0 || f.State(t, 0).Machine.InstallRuns != 1 {
+		t.Fatalf("attach: exit %d, %d runs\n%s\n%s", code, f.State(t, 0).Machine.InstallRuns, out, errOut)
+	}
+}

@@ -603,6 +603,9 @@ func (o *Operation) runInstaller(ctx context.Context, r *serverRun, ir *installR
 	if err == nil {
 		ir.startedAt = time.Now()
 		r.half = "installer started"
+		if ctx.Err() != nil {
+			return errStartedThenInterrupted
+		}
 		r.done("started as "+ir.unit+", output in "+ir.log+" on the server", nil, map[string]any{"unit": ir.unit, "log": ir.log})
 		return nil
 	}
@@ -657,6 +660,10 @@ func (o *Operation) statusAfterStart(ctx context.Context, s Server, broken bool)
 		}
 	}
 }
+
+// errStartedThenInterrupted: Ctrl-C came while the installer was being
+// started; the start finished, and the installer goes on.
+var errStartedThenInterrupted = errors.New("interrupted after the installer had started (it goes on on the server)")
 
 // InstallStartUnknownError: the start script was sent, the connection
 // broke and the install's status could not be read: the installer may run.
@@ -964,6 +971,8 @@ func InstallOutcomes(outs []*Outcome) {
 			continue
 		case oc.Err.Step == StepEnable:
 			state = "installed and verified; still cordoned in Scalelite"
+		case oc.Err.Step == StepRun && errors.Is(oc.Err, errStartedThenInterrupted):
+			state = "the installer goes on on the server"
 		case oc.Err.Step == StepRun && errors.As(oc.Err, new(*InstallStartUnknownError)):
 			state = "unknown: the installer may run, check with `bbbfleet install --attach " + oc.Server + "`"
 		case oc.Err.Step == StepRun:
