@@ -517,7 +517,9 @@ func plainFleet(t *testing.T, n int, user string) (*sshtest.Hosts, string) {
 	t.Helper()
 	hs := sshtest.Start(t, n, sshtest.Options{NonRootUser: user})
 	var b strings.Builder
-	fmt.Fprintf(&b, "defaults:\n  ssh: {user: %s, identity_file: %q, known_hosts: %q, timeout: 5s}\nservers:\n", user, hs.ClientKeyFile, hs.KnownHostsFile)
+	// state_dir: the fleet lock and the audit log of a changing command
+	// (push) stay in the test's directory.
+	fmt.Fprintf(&b, "state_dir: %q\ndefaults:\n  ssh: {user: %s, identity_file: %q, known_hosts: %q, timeout: 5s}\nservers:\n", filepath.Join(hs.Dir, "state"), user, hs.ClientKeyFile, hs.KnownHostsFile)
 	for i, h := range hs.Hosts {
 		fmt.Fprintf(&b, "  - name: h%d\n    host: %s\n    ssh: {port: %d}\n    api: {url: \"http://%s/bigbluebutton/\"}\n", i+1, h.Addr, h.Port, h.Addr)
 	}

@@ -16,6 +16,7 @@ import (
 type bbbInstallOptions struct {
 	preflightOnly bool
 	force         bool
+	skipScalelite bool
 	attach        bool
 	register      bool
 	waitLock      time.Duration
@@ -48,7 +49,13 @@ second install on a server whose install runs attaches instead.
 
 Its exit status is not taken as proof: every unit active, the API
 answering, bbb-conf --check without problems and a BBB version of the
-series are. Then the secret is read (bbb-conf --secret), verified with a
+series are. On a server running BBB (an upgrade) with Scalelite
+configured, the server is cordoned first (Scalelite not answering:
+refused, exit 3, unless --skip-scalelite), its meetings and recording
+work are looked at again right before the installer starts (any: refused,
+exit 3, still cordoned, undo with ` + "`bbbfleet start NAME`" + `; unless
+--force), and after verify it is enabled again if it was enabled before.
+Then the secret is read (bbb-conf --secret), verified with a
 signed call and written to the secrets file (0600), as secret fetch does.
 --register then adds the server to Scalelite (the secret on stdin, never
 on a command line) and enables it.
@@ -76,6 +83,7 @@ EXIT STATUS: 0 installed and verified, 1 blocked by preflight or failed,
 	f := cmd.Flags()
 	f.BoolVar(&o.preflightOnly, "preflight-only", false, "run the preflight checks only")
 	f.BoolVar(&o.force, "force", false, "install even with meetings running (or when they cannot be seen)")
+	f.BoolVar(&o.skipScalelite, "skip-scalelite", false, "upgrade a server running BBB without cordoning it in Scalelite (taken out by hand)")
 	f.BoolVar(&o.attach, "attach", false, "follow the install that runs on the servers (or report the last one)")
 	f.BoolVar(&o.register, "register", false, "once verified, add the server to Scalelite and enable it")
 	addWaitLock(cmd, &o.waitLock)
@@ -98,7 +106,7 @@ func runInstall(app *App, args []string, o bbbInstallOptions) error {
 	defer env.Close()
 	op := env.NewOperation("install")
 	ctx := app.Context()
-	io := fleet.InstallOptions{Force: o.force, Attach: o.attach, Register: o.register}
+	io := fleet.InstallOptions{Force: o.force, Attach: o.attach, Register: o.register, SkipScalelite: o.skipScalelite}
 
 	if app.DryRun || o.preflightOnly {
 		plans := op.PlanInstall(ctx, servers, io)
@@ -258,7 +266,12 @@ func installHint(o *fleet.Outcome) string {
 	var mr *fleet.MeetingsRunningError
 	var pe *fleet.PreflightError
 	var ve *fleet.VerifyError
+	var su *fleet.ScaleliteUnsafeError
 	switch {
+	case errors.As(e, &mr) && e.Step == fleet.StepRecheck:
+		return fmt.Sprintf("the installer did not start; the server stays cordoned in Scalelite (undo: `bbbfleet start %s`); install when the meetings and recording work have ended, or over them with --force", o.Server)
+	case errors.As(e, &su):
+		return "nothing was changed; fix Scalelite (`bbbfleet check`), or, with the server taken out of Scalelite by hand, install with --skip-scalelite"
 	case errors.As(e, &mr) && mr.Unknown != nil:
 		return fmt.Sprintf("nothing was changed; fix the API access (`bbbfleet check %s`, `bbbfleet secret fetch %s`), or install without looking with --force", o.Server, o.Server)
 	case errors.As(e, &mr):

@@ -15,6 +15,7 @@ import (
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
 	"github.com/bbbfleet/bbbfleet/internal/testfleet"
+	"github.com/bbbfleet/bbbfleet/pkg/bbb"
 	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
@@ -489,5 +490,111 @@ func TestInstallRegisterRealSSHD(t *testing.T) {
 	}
 	if !strings.Contains(out, "register done: added to Scalelite (id ") || strings.Contains(f.Scalelite.SSH.Log(), st.Secret) {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+// TestInstallConnectionDropsWhileStarting: the connection drops after
+// systemd-run has started the installer but before it answered. The start
+// script is not sent again (a second one would truncate the log, and
+// systemd-run would answer "already loaded"): bbbfleet reads the install's
+// status, finds its own install running and follows it to the end.
+func TestInstallConnectionDropsWhileStarting(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 150*time.Millisecond, func(i int, s *sim.State) { s.Machine.StartDelay = 3 * time.Second })
+	dropped := make(chan error, 1)
+	go func() {
+		real := 0
+		started := func() bool {
+			st := f.State(t, 0)
+			u, ok := st.Machine.Transient[bbb.InstallUnit("bbb1")]
+			real = u.RealPID
+			return ok && u.RealPID != 0
+		}
+		if !sshtest.Poll(20*time.Second, started) {
+			dropped <- fmt.Errorf("the installer never started")
+			return
+		}
+		// Every connection breaks; the installer's process (re-parented
+		// to init on a real server) goes on.
+		f.Hosts[0].SSH.DropConnections(real)
+		dropped <- nil
+	}()
+	out, errOut, code := run(t, f.Config, "install", "bbb1")
+	if err := <-dropped; err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "the answer to the start was lost") || !strings.Contains(out, "Setting up bigbluebutton") {
+		t.Errorf("the lost answer was not said, or the install not followed:\n%s", out)
+	}
+	if st := f.State(t, 0); st.Machine.InstallRuns != 1 || st.Machine.NoBBB {
+		t.Errorf("%d installer runs (want 1), BBB missing: %v", st.Machine.InstallRuns, st.Machine.NoBBB)
+	}
+}
+
+// TestInstallStartGuardRealSSHD: the start script sent again over real
+// sshd while its install runs (systemd-run and the setsid fallback, whose
+// guard looks at a real pid) starts nothing, exits 75 and leaves the log.
+func TestInstallStartGuardRealSSHD(t *testing.T) {
+	for _, noRun := range []bool{false, true} {
+		t.Run(fmt.Sprintf("no-systemd-run=%v", noRun), func(t *testing.T) {
+			f, _ := installFleet(t, 1, "bbbfleet-test", 300*time.Millisecond, func(i int, s *sim.State) { s.Machine.NoSystemdRun = noRun })
+			cfg, err := fleet.Load(f.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := cfg.Servers[0].Install
+			args := bbb.InstallArgs(in.Series, in.Hostname, in.Email, in.Args)
+			log := "/var/log/bbbfleet/install-20260101T000000Z.log"
+			script := bbb.InstallStartScript(bbb.InstallUnit("bbb1"), in.ScriptURL, args, log)
+			start := []string{"exec", "bbb1", "--sudo", "-n", "--", "sh", "-c", script}
+			if out, errOut, code := run(t, f.Config, start...); code != 0 {
+				t.Fatalf("first start: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, "Reading package lists") }) {
+				t.Fatal("the installer never printed")
+			}
+			out, errOut, code := run(t, f.Config, start...)
+			if code == 0 || !strings.Contains(out+errOut, "an install runs already on this server") || !strings.Contains(out+errOut, "75") {
+				t.Fatalf("second start while running: exit %d\n%s\n%s", code, out, errOut)
+			}
+			if !logHas(t, f, "Reading package lists") {
+				t.Fatal("the second start truncated the running installer's log")
+			}
+			if !sshtest.Poll(20*time.Second, func() bool { return logHas(t, f, bbb.InstallExitMark) }) {
+				t.Fatal("the install did not end")
+			}
+			if n := f.State(t, 0).Machine.InstallRuns; n != 1 {
+				t.Errorf("%d installer runs, want 1", n)
+			}
+		})
+	}
+}
+
+// TestInstallCtrlCWhileStarting: Ctrl-C while systemd-run starts the
+// installer does not cut the start off: it finishes, and the outcome says
+// the installer goes on (not "untouched"), with the attach hint.
+func TestInstallCtrlCWhileStarting(t *testing.T) {
+	f, _ := installFleet(t, 1, "bbbfleet-test", 150*time.Millisecond, func(i int, s *sim.State) { s.Machine.StartDelay = 2 * time.Second })
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		sshtest.Poll(20*time.Second, func() bool {
+			u, ok := f.State(t, 0).Machine.Transient[bbb.InstallUnit("bbb1")]
+			return ok && u.PID != 0
+		})
+		cancel()
+	}()
+	out, errOut, code := runCtx(t, ctx, f.Config, "install", "bbb1")
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "letting the installer's start finish") || !strings.Contains(out, "interrupted after the installer had started") ||
+		strings.Contains(out+errOut, "untouched") || !strings.Contains(errOut, "bbbfleet install --attach bbb1") {
+		t.Errorf("the start was cut off, or the state is wrong:\n%s\n%s", out, errOut)
+	}
+	out, errOut, code = run(t, f.Config, "install", "--attach", "bbb1")
+	if code != 0 || f.State(t, 0).Machine.InstallRuns != 1 {
+		t.Fatalf("attach: exit %d, %d runs\n%s\n%s", code, f.State(t, 0).Machine.InstallRuns, out, errOut)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,9 +36,10 @@ type pushJSON struct {
 }
 
 type pushOptions struct {
-	Sudo  bool
-	Mode  string
-	Owner string
+	Sudo     bool
+	Mode     string
+	Owner    string
+	WaitLock time.Duration
 }
 
 func newPushCmd(app *App) *cobra.Command {
@@ -73,7 +75,13 @@ an SFTP server runs as the login user and cannot sudo.
 EXIT STATUS
   0 when every server has the file as asked, 1 when a server failed, 2 on
   usage errors (LOCAL not a regular file, REMOTE not absolute, bad
-  --mode or --owner), 130 when interrupted.`,
+  --mode or --owner), 4 when another run holds the fleet lock, 130 when
+  interrupted.
+
+Except with --dry-run, push holds the fleet lock (as start, stop and
+install do; --wait-lock D waits for it) and appends one line per server
+to the audit log: what changed and the sha256 before and after, never
+the file's content.`,
 		Example: `  bbbfleet push @pool ./nginx-bbb.conf /etc/bigbluebutton/nginx/custom.nginx --sudo
   bbbfleet push all ./settings.yml /etc/bigbluebutton/bbb-html5.yml --sudo --mode 0644 --owner root:root --dry-run`,
 		Args: cobra.ExactArgs(3),
@@ -93,6 +101,7 @@ EXIT STATUS
 	cmd.Flags().BoolVar(&opts.Sudo, "sudo", false, "write as root (sudo -n for a non-root login)")
 	cmd.Flags().StringVar(&opts.Mode, "mode", "", "file mode to set, octal (e.g. 0644)")
 	cmd.Flags().StringVar(&opts.Owner, "owner", "", "owner to set: user or user:group")
+	addWaitLock(cmd, &opts.WaitLock)
 	return cmd
 }
 
@@ -115,7 +124,7 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 			return &ExitError{Code: ExitUsage, Err: err}
 		}
 	}
-	servers, _, err := app.selectTargets([]string{targets}, false)
+	servers, cfg, err := app.selectTargets([]string{targets}, false)
 	if err != nil {
 		return err
 	}
@@ -127,9 +136,28 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 		return err
 	}
 	defer env.Close()
+	// A push changes servers: it holds the fleet lock (exit 4 when another
+	// run holds it) and writes one audit line per server.
+	var guard *fleet.Guard
+	if !app.DryRun {
+		guard, err = fleet.OpenGuard(app.Context(), cfg, "bbbfleet "+quoteArgs(app.args), opts.WaitLock)
+		if err != nil {
+			var au *fleet.AuditUnwritableError
+			if errors.As(err, &au) {
+				return fmt.Errorf("%w; nothing was changed", err)
+			}
+			return err
+		}
+		defer guard.Close()
+	}
 	results := fleet.Run(app.Context(), servers, env.Opts, func(ctx context.Context, s fleet.Server) (*fleet.PushResult, error) {
 		return env.Push(ctx, s, spec)
 	})
+	if guard != nil {
+		for _, r := range results {
+			guard.Audit.PushAudit(r.Server.Name, spec, r.Value, r.Err, r.Duration)
+		}
+	}
 	// After Ctrl-C the results that arrived are shown too; the others say
 	// interrupted, and the run exits 130.
 	interrupted := app.Context().Err()

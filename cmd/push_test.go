@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bbbfleet/bbbfleet/internal/sshtest"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
 // push over real sshd, as root and as a non-root login through sudo:
@@ -212,5 +213,56 @@ func TestPushCtrlCKeepsResults(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("push did not return after Ctrl-C")
+	}
+}
+
+// TestPushLockAndAudit: push holds the fleet lock (exit 4 while another
+// run holds it, nothing written) and writes one valid audit line per
+// server with the sha256 before and after, never the content; a dry run
+// needs no lock and writes no audit line.
+func TestPushLockAndAudit(t *testing.T) {
+	hs, cfg := plainFleet(t, 2, "")
+	stateDir := filepath.Join(hs.Dir, "state")
+	dir := t.TempDir()
+	remote := filepath.Join(dir, "x.conf")
+	local := filepath.Join(t.TempDir(), "x.conf")
+	const content = "secret-looking-content=42\n"
+	os.WriteFile(local, []byte(content), 0o600)
+	lock, err := fleet.AcquireLock(context.Background(), filepath.Join(stateDir, "lock"), "bbbfleet stop @pool --drain 45m", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, cfg, "push", "h1,h2", local, remote)
+	if code != ExitLocked || !strings.Contains(errOut, "bbbfleet stop @pool --drain 45m") {
+		t.Fatalf("push while the lock is held: exit %d, want 4\n%s\n%s", code, out, errOut)
+	}
+	if _, err := os.Stat(remote); err == nil {
+		t.Fatal("written while the lock was held")
+	}
+	if out, errOut, code := run(t, cfg, "push", "h1,h2", local, remote, "--dry-run"); code != 0 {
+		t.Fatalf("dry run while the lock is held: exit %d\n%s\n%s", code, out, errOut)
+	}
+	lock.Release()
+	if out, errOut, code := run(t, cfg, "-j", "1", "push", "h1,h2", local, remote); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	raw, err := os.ReadFile(filepath.Join(stateDir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "secret-looking-content") {
+		t.Errorf("the audit log holds the file's content:\n%s", raw)
+	}
+	recs := auditLines(t, filepath.Join(stateDir, "audit.log"))
+	if len(recs) != 2 {
+		t.Fatalf("%d audit lines, want 2 (one per server; none for the refused run and the dry run):\n%s", len(recs), raw)
+	}
+	sum := sha256hex(content)
+	if r := recs[0]; r.Server != "h1" || r.Action != "push" || r.Result != "done" ||
+		r.Message != remote+": created (sha256 none -> "+sum+")" || !strings.Contains(r.Command, "push h1,h2") {
+		t.Errorf("h1: %+v", r)
+	}
+	if r := recs[1]; r.Server != "h2" || r.Result != "skipped" || r.Message != remote+": unchanged (sha256 "+sum+" -> "+sum+")" {
+		t.Errorf("h2: %+v", r)
 	}
 }

@@ -675,7 +675,16 @@ func runScheduleInstall(app *App, o installOptions) error {
 	if bin, err = filepath.Abs(bin); err != nil {
 		return err
 	}
-	io := schedule.InstallOptions{Binary: bin, Config: conf, User: o.user}
+	io := schedule.InstallOptions{Binary: bin, Config: conf, User: o.user, StopWait: cfg.StopWait()}
+	// The units run as root: without state_dir their fleet lock would not
+	// be the one an administrator's own runs take.
+	if w := cfg.UnsharedLockWarning(); w != "" {
+		if o.write && !app.DryRun {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("refusing to install the schedule's units: %s", w),
+				Hint: "add `state_dir: /var/lib/bbbfleet` (or another directory shared by root and the administrators) to " + cfg.Path + ", then run again"}
+		}
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: warning: %s; --write refuses until it is set\n", w)
+	}
 	var files []schedule.File
 	var next string
 	switch {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -89,6 +90,9 @@ func newScheduleApplyCmd(app *App) *cobra.Command {
 			cfg, s, err := app.loadSchedule(true)
 			if err != nil {
 				return err
+			}
+			if w := cfg.UnsharedLockWarning(); w != "" && os.Geteuid() == 0 {
+				fmt.Fprintf(app.IO.ErrOut, "bbbfleet: WARNING: %s\n", w)
 			}
 			servers, _, err := app.selectTargets(args, true)
 			if err != nil {

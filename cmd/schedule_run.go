@@ -148,6 +148,9 @@ func runScheduleDaemon(app *App, args []string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if w := cfg.UnsharedLockWarning(); w != "" && os.Geteuid() == 0 {
+		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: WARNING: %s\n", w)
+	}
 	st, err := loadDaemonState(app, cfg.Path, args)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}

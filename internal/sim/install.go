@@ -60,6 +60,10 @@ type Machine struct {
 	NoSystemdRun bool `json:"noSystemdRun,omitempty"`
 	// InstallDelay is how long each installer phase takes.
 	InstallDelay time.Duration `json:"installDelay,omitempty"`
+	// StartDelay is how long systemd-run takes to return after it has
+	// started its unit (a slow or loaded machine): a window in which a
+	// connection can drop after the install has started.
+	StartDelay time.Duration `json:"startDelay,omitempty"`
 	// InstallFault makes the installer fail: "midway" (Let's Encrypt
 	// fails), "unit-failed" (exit 0 but a unit failed).
 	InstallFault string `json:"installFault,omitempty"`
@@ -529,6 +533,14 @@ func cmdSystemdRun(c *cmd) int {
 	if err := c.h.detach(unit, argv); err != nil {
 		c.errf("Failed to start transient service unit: %v\n", err)
 		return 1
+	}
+	if s, err := c.state(); err == nil && s.Machine.StartDelay > 0 {
+		t := time.NewTimer(s.Machine.StartDelay)
+		select {
+		case <-c.ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	c.errf("Running as unit: %s.service; invocation ID: %032x\n", unit, pid)
 	return 0

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,57 @@ func TestSimInstallerOwnChecksAndFaults(t *testing.T) {
 	if _, _, st := irun(t, h, "root", "set -o pipefail; wget -qO- https://example.org/x.sh | bash -s -- -v jammy-300", ""); st != 8 {
 		t.Fatalf("404 through the pipe: status %d, want wget's 8", st)
 	}
+}
+
+// TestSimInstallStartTwice: the start script sent a second time (a retry
+// after a dropped connection) while the install runs starts nothing,
+// leaves the log alone and exits bbb.InstallLiveStatus; once the install
+// has ended it starts again. (The fallback's guard, kill -0 on the pid,
+// needs real processes: the in-memory host has none.)
+func TestSimInstallStartTwice(t *testing.T) {
+	for _, noRun := range []bool{false} {
+		t.Run(fmt.Sprintf("no-systemd-run=%v", noRun), func(t *testing.T) {
+			h := newMachineHost(t, func(s *State) { s.Machine.InstallDelay = 100 * time.Millisecond; s.Machine.NoSystemdRun = noRun })
+			se := bbb.Series["jammy-300"]
+			args := bbb.InstallArgs("jammy-300", "new1.schule.example.org", "admin@schule.example.org", []string{"-w"})
+			log := "/var/log/bbbfleet/install-20260101T000000Z.log"
+			script := bbb.InstallStartScript(bbb.InstallUnit("new1"), se.ScriptURL, args, log)
+			if _, e, st := irun(t, h, "root", script, ""); st != 0 {
+				t.Fatalf("start: %d %q", st, e)
+			}
+			if !pollSim(func() bool { s, _ := h.State(); return strings.Contains(s.Machine.Files[log], "Reading package lists") }) {
+				t.Fatal("the installer never printed")
+			}
+			_, e, st := irun(t, h, "root", script, "")
+			if st != bbb.InstallLiveStatus || !strings.Contains(e, "an install runs already on this server (log "+log+")") {
+				t.Fatalf("second start while running: %d %q", st, e)
+			}
+			s, _ := h.State()
+			if !strings.Contains(s.Machine.Files[log], "Reading package lists") {
+				t.Fatalf("the second start truncated the running installer's log:\n%q", s.Machine.Files[log])
+			}
+			fin := waitInstall(t, h)
+			if !fin.Ended || fin.ExitStatus != 0 {
+				t.Fatalf("end: %+v", fin)
+			}
+			s, _ = h.State()
+			if s.Machine.InstallRuns != 1 {
+				t.Fatalf("%d installers ran, want 1", s.Machine.InstallRuns)
+			}
+			if _, e, st := irun(t, h, "root", script, ""); st != 0 {
+				t.Fatalf("start after the end: %d %q", st, e)
+			}
+			waitInstall(t, h)
+		})
+	}
+}
+
+func pollSim(cond func() bool) bool {
+	for i := 0; i < 400; i++ {
+		if cond() {
+			return true
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return cond()
 }

@@ -193,7 +193,7 @@ func InstallWrapper(scriptURL string, args []string, logPath string) string {
 // the log path in InstallCurrent. It runs as root (sudo).
 func InstallStartScript(unit, scriptURL string, args []string, logPath string) string {
 	w := InstallWrapper(scriptURL, args, logPath)
-	return "umask 022; mkdir -p " + InstallLogDir + " " + InstallStateDir + " && : > " + quote(logPath) + " && " +
+	return InstallLiveGuard + "umask 022; mkdir -p " + InstallLogDir + " " + InstallStateDir + " && : > " + quote(logPath) + " && " +
 		"if command -v systemd-run >/dev/null 2>&1; then " +
 		"systemctl reset-failed " + quote(unit+".service") + " >/dev/null 2>&1; " +
 		"echo " + quote("unit "+unit+" "+logPath) + " > " + InstallCurrent + " && " +
@@ -204,6 +204,21 @@ func InstallStartScript(unit, scriptURL string, args []string, logPath string) s
 		// install is seen running from the first look on.
 		"i=0; while [ ! -s " + InstallPIDFile + " ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi"
 }
+
+// InstallLiveStatus is the exit status of InstallStartScript when an
+// install runs already: it starts nothing and leaves the log alone.
+const InstallLiveStatus = 75
+
+// InstallLiveGuard begins InstallStartScript: when the install recorded in
+// InstallCurrent still runs (its unit active, or the fallback's pid
+// alive), it says so on stderr and exits InstallLiveStatus. A start script
+// sent twice (a retry after a dropped connection) so never truncates a
+// running installer's log nor starts a second bbb-install.sh.
+const InstallLiveGuard = "live=; set -- $(cat " + InstallCurrent + " 2>/dev/null); " +
+	"if [ \"$1\" = unit ]; then case \"$(systemctl show -p ActiveState \"$2.service\" 2>/dev/null)\" in " +
+	"*=active|*=activating|*=reloading|*=deactivating) live=1;; esac; " +
+	"elif [ \"$1\" = pid ] && [ -s " + InstallPIDFile + " ] && kill -0 \"$(cat " + InstallPIDFile + ")\" 2>/dev/null; then live=1; fi; " +
+	"if [ -n \"$live\" ]; then echo \"bbbfleet: an install runs already on this server (log $3): not starting another\" >&2; exit 75; fi; "
 
 // InstallCommandLine is the command line the install runs on the server,
 // as shown by --dry-run (the wrapper without the bookkeeping).

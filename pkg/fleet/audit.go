@@ -71,6 +71,7 @@ func OpenAudit(path, command string) (*AuditLog, error) {
 		f.Close()
 		return nil, &AuditUnwritableError{Path: path, Err: errors.New("not a regular file")}
 	}
+	shareFile(f, filepath.Dir(path))
 	return &AuditLog{Path: path, f: f, user: currentUser(), command: command}, nil
 }
 

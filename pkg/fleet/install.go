@@ -23,6 +23,9 @@ const (
 	StepVerify    = "verify"
 	StepSecret    = "secret"
 	StepRegister  = "register"
+	// StepRecheck looks at the meetings and recording work again right
+	// before an upgrade starts (the server is cordoned by then).
+	StepRecheck = "recheck"
 )
 
 // InstallOptions are the choices of `install`.
@@ -33,6 +36,9 @@ type InstallOptions struct {
 	Attach bool
 	// Register adds the server to Scalelite and enables it once verified.
 	Register bool
+	// SkipScalelite upgrades a server running BBB without cordoning it in
+	// Scalelite (the administrator took it out by hand).
+	SkipScalelite bool
 	// Now names the log file (default time.Now).
 	Now func() time.Time
 	// Resolver resolves the hostname on this machine (default net.DefaultResolver).
@@ -244,6 +250,32 @@ func (o *Operation) planInstall(ctx context.Context, s Server, io InstallOptions
 			}
 		default:
 			pl.Preflight = append(pl.Preflight, PreflightCheck{"meetings", PreflightOK, "none running"})
+		}
+		// The installer restarts BBB: Scalelite must stop sending meetings
+		// here first, as for a stop.
+		switch {
+		case o.Env.Config.Scalelite == nil:
+		case io.SkipScalelite:
+			pl.Preflight = append(pl.Preflight, PreflightCheck{"scalelite", PreflightWarn, "--skip-scalelite: not cordoned, Scalelite may send meetings during the install"})
+		default:
+			sl := o.scalelite(ctx)
+			switch {
+			case sl.err != nil:
+				pl.Preflight = append(pl.Preflight, PreflightCheck{"scalelite", PreflightBlock, sl.err.Error()})
+				if pl.Refused == nil {
+					pl.Refused = &OpError{Server: s.Name, Step: StepPreflight, Kind: KindRefused, Err: &ScaleliteUnsafeError{Err: sl.err}}
+				}
+			default:
+				pl.Scalelite = sl.entry(s)
+				switch {
+				case pl.Scalelite == nil:
+					pl.Preflight = append(pl.Preflight, PreflightCheck{"scalelite", PreflightOK, "not registered: nothing to cordon"})
+				case pl.Scalelite.State == bbb.ScaleliteEnabled:
+					pl.Preflight = append(pl.Preflight, PreflightCheck{"scalelite", PreflightOK, "enabled: cordoned before the install, enabled again after verify"})
+				default:
+					pl.Preflight = append(pl.Preflight, PreflightCheck{"scalelite", PreflightOK, pl.Scalelite.State + ": left as it is"})
+				}
+			}
 		}
 	}
 	ir.log = bbb.InstallLogDir + "/install-" + io.Now().UTC().Format("20060102T150405Z") + ".log"
@@ -471,7 +503,77 @@ func (o *Operation) installSteps(pl *Plan, ir *installRun, io InstallOptions) {
 		h, _ := o.Env.Config.ScaleliteHost()
 		register.Touches = fmt.Sprintf("Scalelite on %s: rails runner (URL and secret on stdin), then servers:enable", h.Host)
 	}
-	pl.Steps = append(pl.Steps, pre, runStep, follow, verify, secret, register)
+	// An upgrade of a server running BBB: cordon, look again, and enable
+	// again after verify what was enabled before.
+	upgrade := !ir.attach && pl.Release != ""
+	cordon := &Step{Name: StepCordon, Description: "take no new meetings during the install (Scalelite cordon)", run: o.runCordon}
+	recheck := &Step{Name: StepRecheck, Description: "meetings and recording work, again, right before the installer starts",
+		Touches: "API getMeetings; ssh: the recording status directories",
+		run:     func(ctx context.Context, r *serverRun) error { return o.recheckInstall(ctx, r, io) }}
+	enable := &Step{Name: StepEnable, Description: "take meetings again (Scalelite enable), as before the install", run: o.runEnable}
+	h, _ := o.Env.Config.ScaleliteHost()
+	switch {
+	case !upgrade:
+		cordon.Skip, enable.Skip = "no BBB running here", "no BBB was running here"
+	case o.Env.Config.Scalelite == nil:
+		cordon.Skip, enable.Skip = "Scalelite is not configured", "Scalelite is not configured"
+	case io.SkipScalelite:
+		cordon.Skip, enable.Skip = "--skip-scalelite: Scalelite is left alone", "--skip-scalelite: Scalelite is left alone"
+	case pl.Scalelite == nil:
+		cordon.Skip, enable.Skip = "not registered in Scalelite", "not registered in Scalelite"
+	case pl.Scalelite.State != bbb.ScaleliteEnabled:
+		cordon.Skip = "already " + pl.Scalelite.State + " in Scalelite"
+		enable.Skip = "left as it was (" + pl.Scalelite.State + " in Scalelite before the install)"
+	default:
+		container := o.Env.Config.ScaleliteContainer()
+		cordon.Touches = fmt.Sprintf("Scalelite on %s: %s", h.Host, ssh.Quote(bbb.RakeArgv(container, "servers:cordon", pl.Scalelite.ID)))
+		enable.Touches = fmt.Sprintf("Scalelite on %s: %s", h.Host, ssh.Quote(bbb.RakeArgv(container, "servers:enable", pl.Scalelite.ID)))
+	}
+	if !upgrade {
+		recheck.Skip = "no BBB running here"
+	}
+	pl.Steps = append(pl.Steps, pre, cordon, recheck, runStep, follow, verify, enable, secret, register)
+}
+
+// recheckInstall looks at the meetings and the recording work again right
+// before an upgrade starts: the plan's look may be minutes old. Without
+// --force, anything there (or anything that cannot be seen) refuses.
+func (o *Operation) recheckInstall(ctx context.Context, r *serverRun, io InstallOptions) error {
+	s := r.s
+	p := &probe{}
+	done := make(chan struct{})
+	go func() {
+		ms, err := o.meetings(ctx, s)
+		var missing *MissingSecretError
+		if errors.As(err, &missing) {
+			ms, err = o.meetingsWithServerSecret(ctx, s)
+		}
+		p.meetings, p.apiErr = ms, err
+		close(done)
+	}()
+	o.probeSSH(ctx, s, p)
+	<-done
+	refs := meetingRefs(p.meetings)
+	var mr *MeetingsRunningError
+	switch {
+	case p.apiErr != nil:
+		mr = &MeetingsRunningError{Unknown: trimPrefixErr(p.apiErr, s.Name), Recordings: p.recordings}
+	case p.sshErr != nil:
+		mr = &MeetingsRunningError{Unknown: fmt.Errorf("%w: %v", ErrRecordingsUnreadable, trimPrefixErr(p.sshErr, s.Name)), Meetings: refs}
+	case p.recsErr != nil:
+		mr = &MeetingsRunningError{Unknown: p.recsErr, Meetings: refs}
+	case len(refs) > 0 || len(p.recordings) > 0:
+		mr = &MeetingsRunningError{Meetings: refs, Recordings: p.recordings}
+	}
+	if mr == nil {
+		r.done("no meetings, no recording work pending", nil, nil)
+		return nil
+	}
+	if io.Force {
+		r.done("--force: installing over "+mr.Error(), refs, nil)
+		return nil
+	}
+	return &OpError{Server: s.Name, Step: StepRecheck, Kind: KindRefused, Err: mr, Meetings: refs, Recordings: p.recordings}
 }
 
 func (o *Operation) secretsPath() string {
@@ -481,30 +583,100 @@ func (o *Operation) secretsPath() string {
 	return "(none configured)"
 }
 
-// runInstaller starts the installer detached (systemd-run, or setsid nohup).
+// runInstaller starts the installer detached (systemd-run, or setsid
+// nohup). The start script is sent once: never retried after a dropped
+// connection (it may have run) and not cut off by Ctrl-C (the operation
+// stops after it, as bbbConf does). The script refuses by itself to start
+// while an install runs (bbb.InstallLiveGuard). After any error the
+// install's status is read: a live install is followed, else the server's
+// state is reported as unknown when the script may have run.
 func (o *Operation) runInstaller(ctx context.Context, r *serverRun, ir *installRun) error {
 	s := r.s
 	script := bbb.InstallStartScript(ir.unit, s.Install.ScriptURL, ir.args, ir.log)
-	var res *ssh.Result
-	err := o.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = o.remote(ctx, s, ssh.Command{Script: script, Sudo: true})
-		return err
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.callTimeout()+15*time.Second)
+	defer cancel()
+	stopNote := context.AfterFunc(ctx, func() {
+		r.progress("interrupted: letting the installer's start finish (Ctrl-C again to leave at once)", nil, nil)
 	})
-	if err != nil {
-		msg := trimPrefixErr(err, s.Name).Error()
-		if res != nil {
-			if l := firstLine(string(res.Stderr)); l != "" {
-				msg += ": " + l
-			}
+	defer stopNote()
+	res, err := o.Env.Remote(cctx, s, ssh.Command{Script: script, Sudo: true})
+	if err == nil {
+		ir.startedAt = time.Now()
+		r.half = "installer started"
+		if ctx.Err() != nil {
+			return errStartedThenInterrupted
 		}
-		return fmt.Errorf("could not start the installer: %s", msg)
+		r.done("started as "+ir.unit+", output in "+ir.log+" on the server", nil, map[string]any{"unit": ir.unit, "log": ir.log})
+		return nil
 	}
-	ir.startedAt = time.Now()
-	r.half = "installer started"
-	r.done("started as "+ir.unit+", output in "+ir.log+" on the server", nil, map[string]any{"unit": ir.unit, "log": ir.log})
-	return nil
+	msg := trimPrefixErr(err, s.Name).Error()
+	if res != nil {
+		if l := firstLine(string(res.Stderr)); l != "" {
+			msg += ": " + l
+		}
+	}
+	broken := connectionBroken(err)
+	if broken {
+		o.Env.forget(s.Name)
+	}
+	st, serr := o.statusAfterStart(ctx, s, broken)
+	switch {
+	case serr == nil && st.Known && st.Log == ir.log && (st.Running || st.Ended):
+		// Ours started (the answer was lost): follow it.
+		ir.startedAt = time.Now()
+		r.half = "installer started"
+		r.done("started as "+ir.unit+" (the answer to the start was lost: "+firstLine(msg)+"), output in "+ir.log+" on the server",
+			nil, map[string]any{"unit": ir.unit, "log": ir.log})
+		return nil
+	case serr == nil && st.Known && st.Running:
+		// Another install runs (started meanwhile): follow that one.
+		ir.log, ir.unit = st.Log, orStr(st.Unit, ir.unit)
+		ir.startedAt = time.Now()
+		r.half = "installer started"
+		r.done("an install runs already on this server: following it (not starting another; log "+st.Log+")",
+			nil, map[string]any{"unit": ir.unit, "log": ir.log})
+		return nil
+	case serr == nil:
+		return fmt.Errorf("could not start the installer: %s", msg)
+	case broken:
+		return &InstallStartUnknownError{Server: s.Name, Err: fmt.Errorf("%s; reading the install's status: %w", msg, trimPrefixErr(serr, s.Name))}
+	}
+	return fmt.Errorf("could not start the installer: %s", msg)
 }
+
+// statusAfterStart reads the install's status after a failed start; after
+// a broken connection it tries again for a while (sshd restarting, a
+// network blip), as following does.
+func (o *Operation) statusAfterStart(ctx context.Context, s Server, broken bool) (bbb.InstallStatus, error) {
+	deadline := time.Now().Add(max(30*time.Second, 2*o.callTimeout()))
+	for {
+		st, err := o.installStatus(ctx, s)
+		if err == nil || !broken || !followRetryable(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return st, err
+		}
+		o.Env.forget(s.Name)
+		if sleepCtx(ctx, 500*time.Millisecond) != nil {
+			return st, err
+		}
+	}
+}
+
+// errStartedThenInterrupted: Ctrl-C came while the installer was being
+// started; the start finished, and the installer goes on.
+var errStartedThenInterrupted = errors.New("interrupted after the installer had started (it goes on on the server)")
+
+// InstallStartUnknownError: the start script was sent, the connection
+// broke and the install's status could not be read: the installer may run.
+type InstallStartUnknownError struct {
+	Server string
+	Err    error
+}
+
+func (e *InstallStartUnknownError) Error() string {
+	return fmt.Sprintf("the connection broke while the installer was starting (%v): whether it runs is unknown, check with `bbbfleet install --attach %s`", e.Err, e.Server)
+}
+
+func (e *InstallStartUnknownError) Unwrap() error { return e.Err }
 
 // installStatus reads the state of the install (one command).
 func (o *Operation) installStatus(ctx context.Context, s Server) (bbb.InstallStatus, error) {
@@ -791,6 +963,18 @@ func InstallOutcomes(outs []*Outcome) {
 			continue
 		case oc.Err.Step == StepPreflight || oc.Err.Step == StepCheck || oc.Err.Step == "":
 			state = "untouched"
+		case oc.Err.Step == StepCordon:
+			state = "untouched (the cordon failed)"
+		case oc.Err.Step == StepRecheck:
+			// The installer did not start; the seam's words name the cordon
+			// and its undo (bbbfleet start NAME).
+			continue
+		case oc.Err.Step == StepEnable:
+			state = "installed and verified; still cordoned in Scalelite"
+		case oc.Err.Step == StepRun && errors.Is(oc.Err, errStartedThenInterrupted):
+			state = "the installer goes on on the server"
+		case oc.Err.Step == StepRun && errors.As(oc.Err, new(*InstallStartUnknownError)):
+			state = "unknown: the installer may run, check with `bbbfleet install --attach " + oc.Server + "`"
 		case oc.Err.Step == StepRun:
 			state = "untouched (the installer did not start)"
 		case oc.Err.Step == StepFollow && oc.Result == ResultInterrupted:
@@ -809,10 +993,18 @@ func InstallOutcomes(outs []*Outcome) {
 		case oc.Err.Step == StepRegister:
 			state = "installed and verified, secret saved; not (fully) in Scalelite"
 		}
+		undo := ""
+		if oc.Err != nil && strings.Contains(oc.Err.State, "cordoned in Scalelite") {
+			// Cordoned before the install and not enabled again.
+			if !strings.Contains(state, "cordoned") {
+				state += "; cordoned in Scalelite"
+			}
+			undo = "bbbfleet start " + oc.Server
+		}
 		oc.State = state
-		oc.Undo = ""
+		oc.Undo = undo
 		if oc.Err != nil {
-			oc.Err.State, oc.Err.Undo = state, ""
+			oc.Err.State, oc.Err.Undo = state, undo
 		}
 	}
 }

@@ -59,6 +59,7 @@ func AcquireLock(ctx context.Context, path, command string, wait time.Duration) 
 	if err != nil {
 		return nil, fmt.Errorf("fleet lock: %w", err)
 	}
+	shareFile(f, filepath.Dir(path))
 	if wait <= 0 {
 		err = flock.TryLock(f, true)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"time"
 )
 
 // File is one file `schedule install` writes: a path under the root and
@@ -19,6 +20,27 @@ type InstallOptions struct {
 	Binary, Config string
 	// User runs the cron entry (default root).
 	User string
+	// StopWait is how long a run may need to finish after SIGTERM: it
+	// lets a `bbb-conf --stop` or a power hook that runs end (default
+	// DefaultStopWait). The units' TimeoutStopSec= is this.
+	StopWait time.Duration
+}
+
+// DefaultStopWait is StopWait when none is given: bbb-conf's 5 minutes,
+// the default power.timeout of 10 minutes and a minute's margin.
+const DefaultStopWait = 16 * time.Minute
+
+// stopLines are the [Service] lines that let a run end by itself after
+// SIGTERM: systemd's default of 90 s would SIGKILL it in the middle of a
+// bbb-conf --stop or a power hook. KillMode=mixed sends SIGTERM to
+// bbbfleet only (its ssh and hook children finish under its control) and
+// SIGKILL to all of them at the timeout.
+func (o InstallOptions) stopLines() string {
+	d := o.StopWait
+	if d <= 0 {
+		d = DefaultStopWait
+	}
+	return fmt.Sprintf("KillMode=mixed\nTimeoutStopSec=%d\n", int64((d+time.Second-1)/time.Second))
 }
 
 // Names of the installed files. /etc/cron.d ignores file names with dots.
@@ -76,7 +98,7 @@ func Cron(o InstallOptions) File {
 func Systemd(s *Schedule, o InstallOptions) []File {
 	service := "[Unit]\nDescription=bbbfleet: reconcile the fleet with its schedules\n" +
 		"Documentation=man:bbbfleet-schedule(1)\nWants=network-online.target\nAfter=network-online.target\n\n" +
-		"[Service]\nType=oneshot\nExecStart=" + systemdEscape(o.command("schedule", "apply")) + "\n"
+		"[Service]\nType=oneshot\nExecStart=" + systemdEscape(o.command("schedule", "apply")) + "\n" + o.stopLines()
 	var cal []string
 	seen := map[string]bool{}
 	if s != nil {
@@ -101,7 +123,7 @@ func Daemon(o InstallOptions) File {
 	return File{Path: DaemonFile, Content: "[Unit]\nDescription=bbbfleet: keep the fleet in the state its schedules give it\n" +
 		"Wants=network-online.target\nAfter=network-online.target\n\n" +
 		"[Service]\nType=simple\nExecStart=" + systemdEscape(o.command("schedule", "run")) + "\nExecReload=/bin/kill -HUP $MAINPID\n" +
-		"Restart=on-failure\nRestartSec=30s\n\n[Install]\nWantedBy=multi-user.target\n"}
+		o.stopLines() + "Restart=on-failure\nRestartSec=30s\n\n[Install]\nWantedBy=multi-user.target\n"}
 }
 
 // systemdEscape doubles % (systemd's specifier character).

@@ -51,6 +51,23 @@ func TestInstallFiles(t *testing.T) {
 	}
 }
 
+// TestDaemonStopTimeout: the units let a run finish a bbb-conf --stop (5
+// minutes) and a power hook after SIGTERM instead of systemd's 90 s.
+func TestDaemonStopTimeout(t *testing.T) {
+	o := InstallOptions{Binary: "/usr/bin/bbbfleet", Config: "/etc/bbbfleet/fleet.yaml"}
+	d := Daemon(o)
+	if !strings.Contains(d.Content, "KillMode=mixed\n") || !strings.Contains(d.Content, "TimeoutStopSec=960\n") {
+		t.Errorf("daemon without KillMode=mixed and TimeoutStopSec=960 (16 min default):\n%s", d.Content)
+	}
+	o.StopWait = 26*time.Minute + 500*time.Millisecond
+	if d := Daemon(o); !strings.Contains(d.Content, "TimeoutStopSec=1561\n") {
+		t.Errorf("daemon with StopWait 26m0.5s:\n%s", d.Content)
+	}
+	if fs := Systemd(nil, o); !strings.Contains(fs[0].Content, "KillMode=mixed\nTimeoutStopSec=1561\n") {
+		t.Errorf("oneshot service:\n%s", fs[0].Content)
+	}
+}
+
 func TestReconcile(t *testing.T) {
 	be := zone(t, "Europe/Berlin")
 	up := rule(t, "warm-up", "30 6 * * *", be, Start, "a")
