@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
@@ -372,8 +373,8 @@ func (rd *opRenderer) draw() {
 		if step == "" {
 			step = "-"
 		}
-		msg := shorten(l.msg, 100)
-		fmt.Fprintf(&b, "\r\x1b[2K%-*s  %-9s %s%s\n", width, n, step, rd.app.IO.Paint(l.tone, msg), rd.app.IO.Paint(ui.Faint, el))
+		prefix, msg := liveFit(fmt.Sprintf("%-*s  %-9s ", width, n, step), l.msg, &el, rd.app.IO.Width)
+		fmt.Fprintf(&b, "\r\x1b[2K%s%s%s\x1b[K\n", prefix, rd.app.IO.Paint(l.tone, msg), rd.app.IO.Paint(ui.Faint, el))
 	}
 	rd.drawn = len(rd.names)
 	io.WriteString(rd.out, b.String())
@@ -564,4 +565,22 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// liveFit cuts a live line (prefix, message, elapsed) so that it takes at
+// most one row of a terminal cols wide: the message gives way first, then
+// the elapsed time, then the prefix. The last column stays free so that no
+// terminal wraps the line (the redraw moves up one row per server).
+// cols 0 (unknown) cuts the message at 100 characters.
+func liveFit(prefix, msg string, el *string, cols int) (string, string) {
+	if cols <= 0 {
+		return prefix, shorten(msg, 100)
+	}
+	room := cols - 1
+	pw, ew := runewidth.StringWidth(prefix), runewidth.StringWidth(*el)
+	if pw+ew >= room {
+		*el = ""
+		return runewidth.Truncate(prefix, room, "…"), ""
+	}
+	return prefix, runewidth.Truncate(msg, room-pw-ew, "…")
 }

@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/bbbfleet/bbbfleet/internal/sim"
 	"github.com/bbbfleet/bbbfleet/internal/simfleet"
 	"github.com/bbbfleet/bbbfleet/internal/ui"
+	"github.com/bbbfleet/bbbfleet/pkg/fleet"
 )
 
 func opSimFleet(t *testing.T) *simfleet.Fleet {
@@ -141,5 +144,52 @@ func TestOpCtrlCLetsBBBConfFinish(t *testing.T) {
 		if !strings.Contains(out+errOut, w) {
 			t.Errorf("output lacks %q:\n%s\n%s", w, out, errOut)
 		}
+	}
+}
+
+// Live lines on an 80-column terminal: one row per server, never wider
+// than the terminal, so the redraw (cursor up one row per server) leaves
+// no stale copies.
+func TestOpLiveLinesFitTheTerminal(t *testing.T) {
+	var out, errOut bytes.Buffer
+	io := ui.Test(&out, &errOut)
+	io.OutTTY, io.Width = true, 80
+	app := &App{IO: io}
+	plans := []*fleet.Plan{{Name: "bbb1"}, {Name: "bbb-with-a-rather-long-name.example.org"}}
+	rd := newOpRenderer(app, "table", plans)
+	long := strings.Repeat("waiting for 3 meetings to end: Lecture 101, Seminar 7 ", 3)
+	now := time.Now()
+	for _, ev := range []fleet.Event{
+		{Time: now, Server: "bbb1", Step: "drain", Phase: fleet.PhaseStarted, Message: long},
+		{Time: now, Server: "bbb-with-a-rather-long-name.example.org", Step: "power-off", Phase: fleet.PhaseProgress, Message: "会議が終わるのを待っています " + long},
+		{Time: now, Server: "bbb1", Step: "drain", Phase: fleet.PhaseFailed, Result: "interrupted", Message: long},
+	} {
+		rd.event(ev)
+	}
+	o := out.String()
+	if o == "" {
+		t.Fatal("no live lines")
+	}
+	if !strings.HasSuffix(o, "\n") {
+		t.Fatalf("output does not end a row: %q", o)
+	}
+	rows := strings.Split(strings.TrimSuffix(o, "\n"), "\n")
+	if len(rows) != 3*len(plans) {
+		t.Errorf("%d rows for 3 redraws of %d servers:\n%s", len(rows), len(plans), o)
+	}
+	for _, r := range rows {
+		plain := ansi.Strip(r)
+		if w := ansi.StringWidth(plain); w >= 80 {
+			t.Errorf("row %d cells wide (terminal 80): %q", w, plain)
+		}
+		if !strings.HasSuffix(r, "\x1b[K") {
+			t.Errorf("row does not clear to its end: %q", r)
+		}
+	}
+	if !strings.Contains(o, "\x1b[2A") {
+		t.Errorf("redraw does not move up one row per server: %q", o)
+	}
+	if !strings.Contains(o, "bbb1") || !strings.Contains(o, "…") {
+		t.Errorf("messages not cut with an ellipsis: %q", o)
 	}
 }
