@@ -60,6 +60,9 @@ func runOperation(app *App, args []string, r opRun) error {
 		if err := app.renderPlans(format, plans); err != nil {
 			return err
 		}
+		if err := planConfigErrors(plans); err != nil {
+			return err
+		}
 		return planExit(plans)
 	}
 
@@ -81,6 +84,9 @@ func runOperation(app *App, args []string, r opRun) error {
 	}()
 
 	plans := r.plan(ctx, op, servers)
+	if err := planConfigErrors(plans); err != nil {
+		return err // exit 2, before anything is changed
+	}
 	rd := newOpRenderer(app, format, plans)
 	op.Subscribe(rd.event)
 	op.Subscribe(guard.Audit.Subscriber())
@@ -96,6 +102,25 @@ func runOperation(app *App, args []string, r opRun) error {
 		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: error: %v\n", aerr)
 	}
 	return silentExit(operationExit(outcomes))
+}
+
+// planConfigErrors is the config problems (a power hook that cannot run
+// here) found while planning: the whole run is refused (exit 2).
+func planConfigErrors(plans []*fleet.Plan) error {
+	var ces fleet.ConfigErrors
+	for _, p := range plans {
+		var ce *fleet.ConfigError
+		if p.Err != nil && errors.As(p.Err, &ce) {
+			ces = append(ces, ce)
+		}
+	}
+	switch len(ces) {
+	case 0:
+		return nil
+	case 1:
+		return ces[0]
+	}
+	return ces
 }
 
 // planExit: a dry run exits 3 when a server would be refused, 1 when one
