@@ -193,3 +193,27 @@ func TestOpLiveLinesFitTheTerminal(t *testing.T) {
 		t.Errorf("messages not cut with an ellipsis: %q", o)
 	}
 }
+
+// start on a running server that is cordoned only re-enables it in
+// Scalelite, and says so (not "started", not "unchanged").
+func TestStartCordonedRunningSaysReEnabled(t *testing.T) {
+	f := opSimFleet(t)
+	if err := f.Scalelite.Sim.Update(func(s *sim.State) error {
+		s.Scalelite.Servers[0].State = sim.ScaleliteCordoned
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, f.Config, "-o", "json", "start", "bbb1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var res map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res["result"] != "done" || res["state"] != "running, enabled in Scalelite" || res["message"] != "re-enabled in Scalelite (BBB was running already)" {
+		t.Errorf("result: %s", lines[len(lines)-1])
+	}
+}

@@ -339,6 +339,8 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return "ready, enabled in Scalelite", ""
 	case !r.readyAt.IsZero():
 		return "ready", ""
+	case r.enabled:
+		return "running, enabled in Scalelite", ""
 	}
 	return "running, unchanged", ""
 }
@@ -518,6 +520,9 @@ func (o *Operation) doneMessage(r *serverRun, oc *Outcome) string {
 	case "start", "restart":
 		if oc.TimeToReady > 0 {
 			return fmt.Sprintf("ready in %s", oc.TimeToReady.Round(100*time.Millisecond))
+		}
+		if r.enabled {
+			return "re-enabled in Scalelite (BBB was running already)"
 		}
 		return "started"
 	}
