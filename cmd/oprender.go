@@ -353,7 +353,9 @@ func (rd *opRenderer) event(ev fleet.Event) {
 		switch ev.Phase {
 		case fleet.PhaseFailed:
 			l.tone, l.final = ui.Bad, true
-			l.msg = ev.Result + ": " + l.msg
+			if l.msg != ev.Result {
+				l.msg = ev.Result + ": " + l.msg
+			}
 		case fleet.PhaseSkipped:
 			l.tone = ui.Faint
 		case fleet.PhaseDone:
@@ -366,6 +368,9 @@ func (rd *opRenderer) event(ev fleet.Event) {
 		line := fmt.Sprintf("%s %s %s %s", ts, ev.Server, ev.Step, ev.Phase)
 		if ev.Phase == fleet.PhaseFailed && ev.Result != "" && ev.Result != "failed" {
 			line = fmt.Sprintf("%s %s %s %s", ts, ev.Server, ev.Step, ev.Result)
+			if msg == ev.Result {
+				msg = "" // "drain interrupted", not "drain interrupted: interrupted"
+			}
 		}
 		if msg != "" {
 			line += ": " + msg

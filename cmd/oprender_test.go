@@ -217,3 +217,46 @@ func TestStartCordonedRunningSaysReEnabled(t *testing.T) {
 		t.Errorf("result: %s", lines[len(lines)-1])
 	}
 }
+
+// wait-ssh progress says why SSH does not answer yet in a few words, not
+// the chain of Go errors.
+func TestStartWaitSSHProgressWords(t *testing.T) {
+	f, err := simfleet.Start(context.Background(), simfleet.Options{N: 1, NoLoad: true, NoProblem: true, BootDelay: 600 * time.Millisecond,
+		State: func(_ int, s *sim.State) { s.PowerOff() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, errOut, code := run(t, f.Config, "start", "bbb1")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.Contains(l, " wait-ssh progress: ") {
+			continue
+		}
+		n++
+		if !strings.HasSuffix(l, "waiting for SSH (connection reset)") && !strings.HasSuffix(l, "waiting for SSH (connection refused)") {
+			t.Errorf("progress line: %q", l)
+		}
+	}
+	if n == 0 {
+		t.Errorf("no wait-ssh progress:\n%s", out)
+	}
+}
+
+// An interrupted step says so once, on a pipe and on a terminal.
+func TestOpInterruptedSaidOnce(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		var out, errOut bytes.Buffer
+		io := ui.Test(&out, &errOut)
+		io.OutTTY = tty
+		rd := newOpRenderer(&App{IO: io}, "table", []*fleet.Plan{{Name: "bbb1"}})
+		rd.event(fleet.Event{Time: time.Now(), Server: "bbb1", Step: "drain", Phase: fleet.PhaseFailed, Result: "interrupted", Message: "interrupted"})
+		o := ansi.Strip(out.String())
+		if strings.Contains(o, "interrupted: interrupted") || !strings.Contains(o, "interrupted") {
+			t.Errorf("tty=%v: %q", tty, o)
+		}
+	}
+}
