@@ -491,9 +491,9 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 			desc = s.Host
 		} else if strings.HasPrefix(word, "@") {
 			n, _ := cfg.Select([]string{word})
-			desc = fmt.Sprintf("tag: %d servers", len(n))
+			desc = fmt.Sprintf("tag: %d %s", len(n), plural(len(n), "server", "servers"))
 		} else if word == "all" {
-			desc = fmt.Sprintf("all %d servers", len(cfg.Servers))
+			desc = fmt.Sprintf("all %d %s", len(cfg.Servers), plural(len(cfg.Servers), "server", "servers"))
 		}
 		if desc != "" {
 			t += "\t" + desc
