@@ -78,7 +78,7 @@ func Load(path string) (*Config, error) {
 		var ue *UntrustedFileError
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			return nil, &NotFoundError{Searched: []string{path}}
+			return nil, &NotFoundError{Searched: []string{path}, Given: true}
 		case errors.As(err, &ue):
 			return nil, err
 		}
