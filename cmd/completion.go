@@ -18,6 +18,12 @@ const bashQuoteFunc = `
 __bbbfleet_quote()
 {
     local s
+    if [[ -n ${__bbbfleet_openquote-} ]]; then
+        # Inside a quote the user opened ('all,!bb): readline closes it;
+        # the completion goes in as it is.
+        printf "%s\n" "$@"
+        return
+    fi
     for s in "$@"; do
         printf -v s "%q" "$s"
         printf "%s\n" "${s//\\,/,}"
@@ -38,6 +44,19 @@ var bashPatches = []struct{ old, new string }{
 	// What was typed may be unquoted ("all,!bb"): match it against the
 	// completion as is too, not only against its quoted form.
 	{`[[ $comp == "$cur"* ]] || continue`, `[[ $comp == "$cur"* || ${compline%%$tab*} == "$cur"* ]] || continue`},
+	// A word typed with an opening quote the user has not closed yet
+	// ('all,!bb, as the README writes exclusions): ask for completions
+	// of the text inside the quote (an unbalanced quote would make the
+	// eval of the request fail), match against it, insert it unquoted.
+	{`    args=("${words[@]:1}")
+`, `    args=("${words[@]:1}")
+    __bbbfleet_openquote=
+    if [[ ${cur} == [\'\"]* && ${cur:1} != *${cur:0:1}* ]]; then
+        __bbbfleet_openquote=${cur:0:1}
+        cur=${cur:1}
+        args[${#args[@]}-1]=$(printf "%q" "$cur")
+    fi
+`},
 }
 
 // patchBashCompletion applies bashPatches to a script from cobra.

@@ -43,6 +43,7 @@ unencrypted) go to stderr with file:line and do not change the exit code.`,
 			// Warnings do not fail the validation (exit 0); they go to
 			// stderr in every format, so -o json stays one document.
 			app.printNotices(cfg.Notices.Of(fleet.SeverityWarning))
+			app.printNotices(fleet.HookNotices(cfg))
 			have := 0
 			for _, s := range cfg.Servers {
 				if _, ok := secrets.Get(s.Name); ok {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -300,6 +302,11 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 		{"bbbfleet meetings", "every meeting, largest first"},
 		{"bbbfleet exec all -- bbb-conf --status", "a command on every server over SSH"},
 		{"bbbfleet secret fetch all", "read the API secrets over SSH into secrets.yaml"},
+	}
+	// A file to push: push copies it atomically, and says when it is in
+	// place already.
+	if motd := filepath.Join(f.Dir, "motd"); os.WriteFile(motd, []byte("This BigBlueButton server is managed with bbbfleet.\n"), 0o644) == nil {
+		try = append(try, [2]string{"bbbfleet push all " + shellQuote(motd) + " /etc/motd", "copy a file to every server (run it twice: unchanged)"})
 	}
 	if bad != "" {
 		try = append(try, [2]string{"bbbfleet exec " + bad + " -- systemctl restart " + simfleet.ProblemUnit, "fix " + bad + " (it changes the server), then check again"})

@@ -186,7 +186,7 @@ func TestDemoServe(t *testing.T) {
 			t.Errorf("serve output lacks %q:\n%s", w, o)
 		}
 	}
-	for _, w := range []string{"bbbfleet check", "bbbfleet secret fetch all", "bbbfleet install @new"} {
+	for _, w := range []string{"bbbfleet check", "bbbfleet secret fetch all", "bbbfleet install @new", "bbbfleet push all " + filepath.Join(filepath.Dir(cfg), "motd") + " /etc/motd"} {
 		if !strings.Contains(o, w) {
 			t.Errorf("serve output does not suggest %q:\n%s", w, o)
 		}
@@ -210,6 +210,9 @@ func TestDemoServe(t *testing.T) {
 		t.Errorf("load:\n%s", o)
 	}
 	runCmd(0, "meetings", "@pool")
+	if o := runCmd(0, "push", bbbServers, filepath.Join(filepath.Dir(cfg), "motd"), "/etc/motd"); strings.Count(o, "\tcreated\tcreated\t") != 6 {
+		t.Errorf("push:\n%s", o)
+	}
 	runCmd(1, "exec", bbbServers, "--", "systemctl", "is-active", simfleet.ProblemUnit)
 	runCmd(0, "exec", "bbb4", "--", "systemctl", "restart", simfleet.ProblemUnit)
 	runCmd(0, "exec", bbbServers, "--", "systemctl", "is-active", simfleet.ProblemUnit)

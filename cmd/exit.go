@@ -87,6 +87,9 @@ func classify(err error, runtime bool) (int, string) {
 		return ee.Code, ee.Hint
 	}
 	var nf *fleet.NotFoundError
+	if errors.As(err, &nf) && nf.Given {
+		return ExitUsage, "create it with `bbbfleet init " + shellQuote(nf.Searched[0]) + "`, or check the path"
+	}
 	if errors.As(err, &nf) {
 		return ExitUsage, "create one with `bbbfleet init`, or point to it with --config or $BBBFLEET_CONFIG"
 	}

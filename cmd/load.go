@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -101,7 +102,8 @@ Servers are polled 64 at once by default (API calls are cheap); -j
 overrides it.
 
 --watch redraws every INTERVAL until Ctrl-C: --watch alone is every 5s;
-give the interval as --watch=10s or --watch 10s.
+give the interval as --watch=10s or --watch 10s. With -o json, --watch
+writes JSON lines: one compact report object per line, per interval.
 
 ` + loadJSONDoc + `
 
@@ -128,25 +130,25 @@ EXIT STATUS
 			defer env.Close()
 			env.Opts.Parallel = app.apiParallel()
 			if watch <= 0 {
-				return app.loadOnce(env, servers, format)
+				return app.loadOnce(env, servers, format, false)
 			}
 			if watch < time.Second {
 				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--watch interval %s is too short; use 1s or more", watch)}
 			}
 			ctx := app.Context()
 			for {
-				if app.IO.OutTTY {
+				if app.IO.OutTTY && format != "json" {
 					fmt.Fprint(app.IO.Out, "\x1b[H\x1b[2J")
 					fmt.Fprintf(app.IO.Out, "bbbfleet load, every %s (Ctrl-C to stop) - %s\n", watch, time.Now().Format("15:04:05"))
 				}
-				err := app.loadOnce(env, servers, format)
+				err := app.loadOnce(env, servers, format, true)
 				if ctx.Err() != nil {
 					return nil
 				}
 				if err != nil && !isSilent(err) {
 					return err
 				}
-				if !app.IO.OutTTY {
+				if !app.IO.OutTTY && format != "json" {
 					fmt.Fprintln(app.IO.Out)
 				}
 				select {
@@ -194,7 +196,9 @@ func isSilent(err error) bool {
 	return ok && ee.Err == nil
 }
 
-func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) error {
+// loadOnce polls the servers once and writes the report; with -o json in
+// watch mode (lines) the report is one compact JSON object on one line.
+func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string, lines bool) error {
 	now := time.Now()
 	results := env.Load(app.Context(), servers, now)
 	if err := app.Context().Err(); err != nil {
@@ -203,6 +207,14 @@ func (app *App) loadOnce(env *fleet.Env, servers []fleet.Server, format string) 
 	rep := buildLoadReport(results, now)
 	switch format {
 	case "json":
+		if lines {
+			enc := json.NewEncoder(app.IO.Out)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+			break
+		}
 		if err := app.IO.JSON(rep); err != nil {
 			return err
 		}

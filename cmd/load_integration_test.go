@@ -550,13 +550,18 @@ type watchWriter struct {
 	buf    bytes.Buffer
 	n      int
 	cancel context.CancelFunc
+	marker string // what one redraw writes once (default: the table header)
 }
 
 func (w *watchWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	if c := strings.Count(w.buf.String(), "SERVER\tSTATE"); c >= w.n {
+	marker := w.marker
+	if marker == "" {
+		marker = "SERVER\tSTATE"
+	}
+	if c := strings.Count(w.buf.String(), marker); c >= w.n {
 		w.cancel()
 	}
 	return len(p), nil
@@ -611,5 +616,32 @@ func TestLoadSHA1Disabled(t *testing.T) {
 	want := `bbb2: API rejected the secret (checksumError): run "bbbfleet secret fetch bbb2", or the server no longer accepts sha1 checksums: set api.checksum to sha256`
 	if code != ExitFailed || !strings.Contains(out, "bbb1\tup\t") || !strings.Contains(errOut, want) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestLoadWatchJSONLines: with -o json, --watch writes one compact JSON
+// object per line, per interval (JSON lines).
+func TestLoadWatchJSONLines(t *testing.T) {
+	cfg, _ := startStandins(t, standinOptions{N: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w := &watchWriter{n: 2, cancel: cancel, marker: "\n"}
+	var errOut bytes.Buffer
+	t.Setenv("BBBFLEET_SSH_CONFIG", "none")
+	code := Run(ctx, []string{"-c", cfg, "load", "-o", "json", "--watch", "1s"}, ui.Test(w, &errOut))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, w.buf.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(w.buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2 (one object per interval):\n%s", len(lines), w.buf.String())
+	}
+	for _, l := range lines {
+		var rep struct {
+			Servers []json.RawMessage `json:"servers"`
+		}
+		if err := json.Unmarshal([]byte(l), &rep); err != nil || len(rep.Servers) != 2 {
+			t.Errorf("not a report on one line (%v): %s", err, l)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
 	"github.com/bbbfleet/bbbfleet/internal/ui"
@@ -59,6 +60,9 @@ func runOperation(app *App, args []string, r opRun) error {
 		if err := app.renderPlans(format, plans); err != nil {
 			return err
 		}
+		if err := planConfigErrors(plans); err != nil {
+			return err
+		}
 		return planExit(plans)
 	}
 
@@ -80,6 +84,9 @@ func runOperation(app *App, args []string, r opRun) error {
 	}()
 
 	plans := r.plan(ctx, op, servers)
+	if err := planConfigErrors(plans); err != nil {
+		return err // exit 2, before anything is changed
+	}
 	rd := newOpRenderer(app, format, plans)
 	op.Subscribe(rd.event)
 	op.Subscribe(guard.Audit.Subscriber())
@@ -95,6 +102,25 @@ func runOperation(app *App, args []string, r opRun) error {
 		fmt.Fprintf(app.IO.ErrOut, "bbbfleet: error: %v\n", aerr)
 	}
 	return silentExit(operationExit(outcomes))
+}
+
+// planConfigErrors is the config problems (a power hook that cannot run
+// here) found while planning: the whole run is refused (exit 2).
+func planConfigErrors(plans []*fleet.Plan) error {
+	var ces fleet.ConfigErrors
+	for _, p := range plans {
+		var ce *fleet.ConfigError
+		if p.Err != nil && errors.As(p.Err, &ce) {
+			ces = append(ces, ce)
+		}
+	}
+	switch len(ces) {
+	case 0:
+		return nil
+	case 1:
+		return ces[0]
+	}
+	return ces
 }
 
 // planExit: a dry run exits 3 when a server would be refused, 1 when one
@@ -327,7 +353,9 @@ func (rd *opRenderer) event(ev fleet.Event) {
 		switch ev.Phase {
 		case fleet.PhaseFailed:
 			l.tone, l.final = ui.Bad, true
-			l.msg = ev.Result + ": " + l.msg
+			if l.msg != ev.Result {
+				l.msg = ev.Result + ": " + l.msg
+			}
 		case fleet.PhaseSkipped:
 			l.tone = ui.Faint
 		case fleet.PhaseDone:
@@ -340,6 +368,9 @@ func (rd *opRenderer) event(ev fleet.Event) {
 		line := fmt.Sprintf("%s %s %s %s", ts, ev.Server, ev.Step, ev.Phase)
 		if ev.Phase == fleet.PhaseFailed && ev.Result != "" && ev.Result != "failed" {
 			line = fmt.Sprintf("%s %s %s %s", ts, ev.Server, ev.Step, ev.Result)
+			if msg == ev.Result {
+				msg = "" // "drain interrupted", not "drain interrupted: interrupted"
+			}
 		}
 		if msg != "" {
 			line += ": " + msg
@@ -372,8 +403,8 @@ func (rd *opRenderer) draw() {
 		if step == "" {
 			step = "-"
 		}
-		msg := shorten(l.msg, 100)
-		fmt.Fprintf(&b, "\r\x1b[2K%-*s  %-9s %s%s\n", width, n, step, rd.app.IO.Paint(l.tone, msg), rd.app.IO.Paint(ui.Faint, el))
+		prefix, msg := liveFit(fmt.Sprintf("%-*s  %-9s ", width, n, step), l.msg, &el, rd.app.IO.Width)
+		fmt.Fprintf(&b, "\r\x1b[2K%s%s%s\x1b[K\n", prefix, rd.app.IO.Paint(l.tone, msg), rd.app.IO.Paint(ui.Faint, el))
 	}
 	rd.drawn = len(rd.names)
 	io.WriteString(rd.out, b.String())
@@ -570,4 +601,22 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// liveFit cuts a live line (prefix, message, elapsed) so that it takes at
+// most one row of a terminal cols wide: the message gives way first, then
+// the elapsed time, then the prefix. The last column stays free so that no
+// terminal wraps the line (the redraw moves up one row per server).
+// cols 0 (unknown) cuts the message at 100 characters.
+func liveFit(prefix, msg string, el *string, cols int) (string, string) {
+	if cols <= 0 {
+		return prefix, shorten(msg, 100)
+	}
+	room := cols - 1
+	pw, ew := runewidth.StringWidth(prefix), runewidth.StringWidth(*el)
+	if pw+ew >= room {
+		*el = ""
+		return runewidth.Truncate(prefix, room, "…"), ""
+	}
+	return prefix, runewidth.Truncate(msg, room-pw-ew, "…")
 }

@@ -183,7 +183,7 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 		ok := len(js) - failed
 		switch {
 		case app.DryRun:
-			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: dry run: %d of %d servers would change; nothing written\n", changed, ok)
+			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: dry run: %d of %d servers would change%s; nothing written\n", changed, len(js), unread(failed))
 		default:
 			fmt.Fprintf(app.IO.ErrOut, "bbbfleet: %s: %d changed, %d unchanged\n", remote, changed, ok-changed)
 		}
@@ -223,12 +223,12 @@ func pushItem(r fleet.Result[*fleet.PushResult], spec fleet.PushSpec, interrupte
 	}
 	switch {
 	case r.Err != nil && interrupted && errors.Is(r.Err, context.Canceled):
-		j.Status, j.Error, j.detail = "interrupted", r.Server.Name+": interrupted", "interrupted"
+		j.Status, j.Error, j.detail = "interrupted", "interrupted", "interrupted"
 	case r.Err != nil:
-		j.Status, j.Error, j.detail = "failed", r.Err.Error(), fleet.Detail(r.Err)
+		j.Status, j.Error, j.detail = "failed", fleet.Detail(r.Err), fleet.Detail(r.Err)
 		var te *fleet.ErrTimeout
 		if errors.As(r.Err, &te) {
-			j.Error, j.detail = te.Error(), te.Detail()
+			j.Error, j.detail = te.Detail(), te.Detail()
 		}
 	case len(j.Changes) == 0:
 		j.Status = "unchanged"
@@ -275,6 +275,14 @@ func pushTable(js []pushJSON, short bool) ui.Table {
 			orDash(j.Mode), orDash(ui.Clean(j.Owner)), note})
 	}
 	return t
+}
+
+// unread says how many servers a dry run could not read ("" for none).
+func unread(failed int) string {
+	if failed == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d could not be read)", failed)
 }
 
 func orDash(s string) string {

@@ -266,3 +266,25 @@ func TestPushLockAndAudit(t *testing.T) {
 		t.Errorf("h2: %+v", r)
 	}
 }
+
+// A dry run counts every server, and says how many could not be read; the
+// JSON error is the detail, without the server (it is the "server" field).
+func TestPushDryRunCountsAndJSONError(t *testing.T) {
+	_, cfg := plainFleet(t, 2, "root")
+	local := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(local, []byte("x"), 0o644)
+	remote := filepath.Join(t.TempDir(), "nodir", "x")
+	out, errOut, code := run(t, cfg, "--dry-run", "push", "h1,h2", local, remote)
+	if code != ExitFailed || !strings.Contains(errOut, "dry run: 0 of 2 servers would change (2 could not be read); nothing written") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, cfg, "-o", "json", "push", "h1", local, remote)
+	var res []pushJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res) != 1 {
+		t.Fatalf("%v\n%s%s", err, out, errOut)
+	}
+	if code != ExitFailed || strings.HasPrefix(res[0].Error, "h1") || !strings.HasPrefix(res[0].Error, "push: ") ||
+		!strings.Contains(res[0].Error, "does not exist") {
+		t.Errorf("exit %d, error %q", code, res[0].Error)
+	}
+}

@@ -482,18 +482,27 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 			used[w] = true
 		}
 	}
-	// "bbb1,bb<TAB>": complete the last word of a comma list.
+	// The word may come with the quoting typed ('all,!bb or all,\!bb, as
+	// the README writes exclusions): match without it, keep it in what is
+	// offered.
 	prefix := ""
+	if strings.HasPrefix(toComplete, "'") || strings.HasPrefix(toComplete, `"`) {
+		prefix, toComplete = toComplete[:1], toComplete[1:]
+	}
+	// "bbb1,bb<TAB>": complete the last word of a comma list.
 	if i := strings.LastIndex(toComplete, ","); i >= 0 {
-		prefix, toComplete = toComplete[:i+1], toComplete[i+1:]
-		for _, w := range strings.Split(prefix, ",") {
-			used[strings.TrimPrefix(w, "!")] = true
+		for _, w := range strings.Split(toComplete[:i], ",") {
+			used[strings.TrimPrefix(strings.TrimPrefix(w, `\`), "!")] = true
 		}
+		prefix, toComplete = prefix+toComplete[:i+1], toComplete[i+1:]
 	}
 	// "all,!bb<TAB>": an exclusion completes the same names and tags.
-	if strings.HasPrefix(toComplete, "!") {
-		prefix, toComplete = prefix+"!", toComplete[1:]
-		used["all"] = true
+	for _, bang := range []string{"!", `\!`} {
+		if strings.HasPrefix(toComplete, bang) {
+			prefix, toComplete = prefix+bang, toComplete[len(bang):]
+			used["all"] = true
+			break
+		}
 	}
 	var out []string
 	for _, t := range cfg.Targets() {
@@ -506,9 +515,9 @@ func (app *App) completeTargets(cmd *cobra.Command, args []string, toComplete st
 			desc = s.Host
 		} else if strings.HasPrefix(word, "@") {
 			n, _ := cfg.Select([]string{word})
-			desc = fmt.Sprintf("tag: %d servers", len(n))
+			desc = fmt.Sprintf("tag: %d %s", len(n), plural(len(n), "server", "servers"))
 		} else if word == "all" {
-			desc = fmt.Sprintf("all %d servers", len(cfg.Servers))
+			desc = fmt.Sprintf("all %d %s", len(cfg.Servers), plural(len(cfg.Servers), "server", "servers"))
 		}
 		if desc != "" {
 			t += "\t" + desc

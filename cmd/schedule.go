@@ -223,8 +223,13 @@ func (app *App) renderScheduleList(format string, cfg *fleet.Config, s *schedule
 		if i := strings.IndexAny(spec, " \t"); r.Spec.ZoneSet && i > 0 {
 			spec = strings.TrimSpace(spec[i:])
 		}
-		t.Rows = append(t.Rows, []string{r.Name, zoneName(r.Spec.Zone), spec, action, strings.Join(r.Targets, ","), strings.Join(next, "; ")})
+		sep := "; "
+		if format == "table" && app.IO.OutTTY {
+			sep = "\n" // a boxed table: one firing per line, none cut off
+		}
+		t.Rows = append(t.Rows, []string{r.Name, zoneName(r.Spec.Zone), spec, action, strings.Join(r.Targets, ","), strings.Join(next, sep)})
 	}
+	t.Columns = []ui.Column{5: {Wrap: true}}
 	t.Tone = func(_, col int, v string) ui.Tone {
 		if col == 5 && strings.Contains(v, "skipped") {
 			return ui.Warn

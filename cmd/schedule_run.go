@@ -119,6 +119,26 @@ type daemonState struct {
 	servers []fleet.Server
 }
 
+// count is "1 rule", "2 rules".
+func count(n int, one, many string) string { return fmt.Sprintf("%d %s", n, plural(n, one, many)) }
+
+// targeted is how many of the selected servers some rule targets.
+func (st *daemonState) targeted() int {
+	ruled := map[string]bool{}
+	for _, r := range st.sched.Rules {
+		for _, s := range r.Servers {
+			ruled[s] = true
+		}
+	}
+	n := 0
+	for _, s := range st.servers {
+		if ruled[s.Name] {
+			n++
+		}
+	}
+	return n
+}
+
 func loadDaemonState(app *App, path string, args []string) (*daemonState, error) {
 	cfg, err := fleet.Load(path)
 	if err != nil {
@@ -178,8 +198,8 @@ func runScheduleDaemon(app *App, args []string, o runOptions) error {
 
 	var mu sync.Mutex // st is read by the loop only; mu documents the swap
 	current := func() *daemonState { mu.Lock(); defer mu.Unlock(); return st }
-	log.printf("info", "schedule run: started (pid %d, config %s, %d rules, %d servers targeted, re-apply every %s)",
-		os.Getpid(), st.cfg.Path, len(st.sched.Rules), len(st.servers), o.reapply)
+	log.printf("info", "schedule run: started (pid %d, config %s, %s, %s targeted, re-apply every %s)",
+		os.Getpid(), st.cfg.Path, count(len(st.sched.Rules), "rule", "rules"), count(st.targeted(), "server", "servers"), o.reapply)
 
 	schedule.Loop(ctx, schedule.LoopOptions{
 		Reapply:  o.reapply,
@@ -195,7 +215,7 @@ func runScheduleDaemon(app *App, args []string, o runOptions) error {
 			mu.Lock()
 			st = ns
 			mu.Unlock()
-			log.printf("info", "reload: config %s loaded (%d rules, %d servers targeted)", ns.cfg.Path, len(ns.sched.Rules), len(ns.servers))
+			log.printf("info", "reload: config %s loaded (%s, %s targeted)", ns.cfg.Path, count(len(ns.sched.Rules), "rule", "rules"), count(ns.targeted(), "server", "servers"))
 			return true
 		},
 		Idle: func(next time.Time, why schedule.Wake, f *schedule.Firing) {

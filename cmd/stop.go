@@ -50,7 +50,9 @@ recording processing pending.
 and {host} expanded, bounded by power.timeout), or sudo poweroff over SSH
 without one, and waits until SSH no longer answers. A server that answers
 neither SSH nor the API and has a power.off hook is taken as off already
-(unchanged, no hook run).
+(unchanged, no hook run). A hook whose program is not found (or not
+executable) on this machine refuses the stop before anything changes
+(exit 2, config file:line).
 
 Every step is appended to the audit log; one changing run holds the fleet
 lock at a time (exit 4, or --wait-lock). --dry-run shows each server's

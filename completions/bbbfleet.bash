@@ -5,6 +5,12 @@
 __bbbfleet_quote()
 {
     local s
+    if [[ -n ${__bbbfleet_openquote-} ]]; then
+        # Inside a quote the user opened ('all,!bb): readline closes it;
+        # the completion goes in as it is.
+        printf "%s\n" "$@"
+        return
+    fi
     for s in "$@"; do
         printf -v s "%q" "$s"
         printf "%s\n" "${s//\\,/,}"
@@ -34,6 +40,12 @@ __bbbfleet_get_completion_results() {
     # Prepare the command to request completions for the program.
     # Calling ${words[0]} instead of directly bbbfleet allows handling aliases
     args=("${words[@]:1}")
+    __bbbfleet_openquote=
+    if [[ ${cur} == [\'\"]* && ${cur:1} != *${cur:0:1}* ]]; then
+        __bbbfleet_openquote=${cur:0:1}
+        cur=${cur:1}
+        args[${#args[@]}-1]=$(printf "%q" "$cur")
+    fi
     requestComp="${words[0]} __complete ${args[*]}"
 
     lastParam=${words[$((${#words[@]}-1))]}

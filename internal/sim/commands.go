@@ -72,6 +72,14 @@ func (c *cmd) readFile(v vfs, name string) ([]byte, string) {
 		return b, ""
 	}
 	p := c.abs(name)
+	if c.h.writable(p) {
+		r, err := c.h.openWrittenAs(p, c.user)
+		if err != nil {
+			return nil, errText(err)
+		}
+		b, _ := io.ReadAll(r)
+		return b, ""
+	}
 	if n := v[p]; n != nil {
 		if n.dir {
 			return nil, "Is a directory"

@@ -281,6 +281,9 @@ func init() {
 	for k, f := range installCommands {
 		commands[k] = f
 	}
+	for k, f := range fileCommands {
+		commands[k] = f
+	}
 }
 
 // errNotHandled asks the middleware to fall back to the real program.
@@ -544,6 +547,9 @@ func (h *Host) openHandler(ctx context.Context, p string, flag int, perm os.File
 		}
 		return readOnly{strings.NewReader(n.content)}, nil
 	}
+	if h.writable(ap) {
+		return h.openWritten(ctx, ap, flag)
+	}
 	if h.opts.FallbackToRealExec {
 		return interp.DefaultOpenHandler()(ctx, p, flag, perm)
 	}
@@ -580,6 +586,9 @@ func (h *Host) readDirHandler(ctx context.Context, p string) ([]fs.DirEntry, err
 
 func (h *Host) statHandler(ctx context.Context, p string, follow bool) (fs.FileInfo, error) {
 	ap := h.absPath(ctx, p)
+	if h.writable(ap) {
+		return h.statWritten(ap)
+	}
 	if !virtualRoot(ap) {
 		return interp.DefaultStatHandler()(ctx, p, follow)
 	}

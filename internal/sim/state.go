@@ -218,6 +218,10 @@ type State struct {
 	// Machine is the machine before BBB is installed and the install's
 	// stand-ins (install.go).
 	Machine Machine `json:"machine,omitzero"`
+	// Written are the files written on the server (tee, redirections,
+	// push's mktemp/chmod/chown/mv) outside the emulated system files:
+	// files.go.
+	Written map[string]WrittenFile `json:"written,omitempty"`
 }
 
 // Sudo rights in State.SudoUsers.

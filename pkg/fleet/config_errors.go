@@ -76,8 +76,16 @@ func (ns ConfigNotices) Of(sev Severity) ConfigNotices {
 }
 
 // NotFoundError says no config file was found and where it was looked for.
-type NotFoundError struct{ Searched []string }
+type NotFoundError struct {
+	Searched []string
+	// Given is true when the path was given (--config, $BBBFLEET_CONFIG
+	// pointing at one file) rather than searched for.
+	Given bool
+}
 
 func (e *NotFoundError) Error() string {
+	if e.Given && len(e.Searched) == 1 {
+		return e.Searched[0] + ": no such file"
+	}
 	return "no fleet config found; searched: " + strings.Join(e.Searched, ", ")
 }

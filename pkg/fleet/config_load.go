@@ -79,7 +79,7 @@ func Load(path string) (*Config, error) {
 		var nr *notRegularError
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			return nil, &NotFoundError{Searched: []string{path}}
+			return nil, &NotFoundError{Searched: []string{path}, Given: true}
 		case errors.As(err, &ue):
 			return nil, err
 		case errors.As(err, &nr):

@@ -46,7 +46,7 @@ func (v *validator) schedules(cfg *Config, fc *fileConfig) {
 			v.errf(v.line("schedules", i, "action"), "schedule %q: %v", sc.Name, err)
 			ok = false
 		}
-		if len(sc.Targets) == 0 {
+		if len(sc.Targets) == 0 && !v.wrongKind("schedules", i, "targets") {
 			v.errf(sc.Line, "schedule %q has no targets (server names, @tag or all)", sc.Name)
 			ok = false
 		}

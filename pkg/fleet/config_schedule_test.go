@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,5 +42,19 @@ func TestConfigSchedules(t *testing.T) {
 	cfg, err = Parse("f.yaml", []byte("servers: [{name: a, host: a.example.org}]\n"))
 	if err != nil || cfg.Schedule != nil || cfg.Zone() == nil {
 		t.Fatalf("%v %+v", err, cfg)
+	}
+}
+
+// targets: "@nope" (a string, not a list) is one error, not also "has no
+// targets"; an empty list still has no targets.
+func TestConfigScheduleTargetsNotAList(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("servers: [{name: a, host: a.example.org}]\nschedules:\n  - name: s1\n    cron: '0 6 * * *'\n    action: start\n    targets: \"@nope\"\n"))
+	var ces ConfigErrors
+	if !errors.As(err, &ces) || len(ces) != 1 || !strings.Contains(ces[0].Error(), `f.yaml:6: expected a list, got a string ("@nope")`) {
+		t.Errorf("got %v", err)
+	}
+	_, err = Parse("f.yaml", []byte("servers: [{name: a, host: a.example.org}]\nschedules:\n  - {name: s1, cron: '0 6 * * *', action: start, targets: []}\n"))
+	if err == nil || !strings.Contains(err.Error(), `schedule "s1" has no targets`) {
+		t.Errorf("empty list: %v", err)
 	}
 }

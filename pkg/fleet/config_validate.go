@@ -84,6 +84,17 @@ func (v *validator) errf(line int, format string, args ...any) {
 	v.errs = append(v.errs, &ConfigError{File: v.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
+// wrongKind is true when the value at path is there but not a list nor
+// null (e.g. targets: "@nope"): its type error is reported already, and
+// what follows from it ("has no targets") is not.
+func (v *validator) wrongKind(path ...any) bool {
+	n := v.node(path...)
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return false
+	}
+	return n.Tag != "!!null"
+}
+
 // node finds the YAML node at a path of mapping keys (string) and sequence
 // indexes (int); it returns the deepest node found so that a line can always
 // be named.

@@ -475,7 +475,7 @@ func (o *Operation) installSteps(pl *Plan, ir *installRun, io InstallOptions) {
 					w++
 				}
 			}
-			r.done(fmt.Sprintf("%d checks, %d %s", len(pl.Preflight), w, plural(w, "warning", "warnings")), nil, nil)
+			r.done(fmt.Sprintf("%d %s, %d %s", len(pl.Preflight), plural(len(pl.Preflight), "check", "checks"), w, plural(w, "warning", "warnings")), nil, nil)
 			return nil
 		}}
 	runStep := &Step{Name: StepRun, Description: "start bbb-install.sh detached from this SSH session",

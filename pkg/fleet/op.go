@@ -361,6 +361,8 @@ func (r *serverRun) stateWords() (state, undo string) {
 		return "ready, left " + r.plan.slLeft + " in Scalelite as it was", ""
 	case !r.readyAt.IsZero():
 		return "ready", ""
+	case r.enabled:
+		return "running, enabled in Scalelite", ""
 	}
 	return "running, unchanged", ""
 }
@@ -541,6 +543,9 @@ func (o *Operation) doneMessage(r *serverRun, oc *Outcome) string {
 		msg := "started"
 		if oc.TimeToReady > 0 {
 			msg = fmt.Sprintf("ready in %s", oc.TimeToReady.Round(100*time.Millisecond))
+		}
+		if oc.TimeToReady <= 0 && r.enabled {
+			msg = "re-enabled in Scalelite (BBB was running already)"
 		}
 		if r.plan.slLeft != "" {
 			msg += "; left " + r.plan.slLeft + " in Scalelite as it was"

@@ -110,7 +110,7 @@ func (o *Operation) runWaitSSH(ctx context.Context, r *serverRun) error {
 			return fmt.Errorf("SSH did not answer within --wait %s: %w", r.plan.opts.start.Wait, withoutServer(err))
 		}
 		if attempts%5 == 1 {
-			r.progress(fmt.Sprintf("waiting for SSH (%s)", firstLine(withoutServer(err).Error())), nil, nil)
+			r.progress(fmt.Sprintf("waiting for SSH (%s)", sshWaitReason(err)), nil, nil)
 		}
 		t := time.NewTimer(min(sshWaitSleep, time.Until(deadline)))
 		select {

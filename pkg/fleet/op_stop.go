@@ -191,6 +191,7 @@ func (o *Operation) plan(ctx context.Context, servers []Server, po planOpts) []*
 		}
 		plans[i] = r.Value
 	}
+	o.checkHooks(plans)
 	return plans
 }
 
