@@ -125,13 +125,8 @@ func runInstall(app *App, args []string, o bbbInstallOptions) error {
 		return planExit(plans)
 	}
 
-	command := "bbbfleet " + quoteArgs(app.args)
-	guard, err := fleet.OpenGuard(ctx, cfg, command, o.waitLock)
+	guard, err := app.openGuard(ctx, cfg, o.waitLock)
 	if err != nil {
-		var au *fleet.AuditUnwritableError
-		if errors.As(err, &au) {
-			return fmt.Errorf("%w; nothing was changed", err)
-		}
 		return err
 	}
 	released := false

@@ -29,6 +29,22 @@ type opRun struct {
 	plan          func(ctx context.Context, op *fleet.Operation, servers []fleet.Server) []*fleet.Plan
 }
 
+// openGuard takes the fleet lock and opens the audit log for a command
+// that changes servers, recording this run's command line. An audit log
+// that cannot be written keeps its type (exit 2, see classify) and says
+// that nothing was changed.
+func (app *App) openGuard(ctx context.Context, cfg *fleet.Config, waitLock time.Duration) (*fleet.Guard, error) {
+	guard, err := fleet.OpenGuard(ctx, cfg, "bbbfleet "+quoteArgs(app.args), waitLock)
+	if err != nil {
+		var au *fleet.AuditUnwritableError
+		if errors.As(err, &au) {
+			return nil, fmt.Errorf("%w; nothing was changed", err)
+		}
+		return nil, err
+	}
+	return guard, nil
+}
+
 // addWaitLock adds --wait-lock to a changing command.
 func addWaitLock(cmd *cobra.Command, d *time.Duration) {
 	cmd.Flags().DurationVar(d, "wait-lock", 0, "when another run holds the fleet lock, wait up to this long for it (default: exit 4 at once)")
@@ -67,13 +83,8 @@ func runOperation(app *App, args []string, r opRun) error {
 	}
 
 	// Audit log and lock before anything is looked at or changed.
-	command := "bbbfleet " + quoteArgs(app.args)
-	guard, err := fleet.OpenGuard(ctx, cfg, command, r.waitLock)
+	guard, err := app.openGuard(ctx, cfg, r.waitLock)
 	if err != nil {
-		var au *fleet.AuditUnwritableError
-		if errors.As(err, &au) {
-			return fmt.Errorf("%w; nothing was changed", err) // exit 2: see classify
-		}
 		return err
 	}
 	released := false

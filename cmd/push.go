@@ -140,12 +140,8 @@ func runPush(app *App, targets, local, remote string, opts pushOptions) error {
 	// run holds it) and writes one audit line per server.
 	var guard *fleet.Guard
 	if !app.DryRun {
-		guard, err = fleet.OpenGuard(app.Context(), cfg, "bbbfleet "+quoteArgs(app.args), opts.WaitLock)
+		guard, err = app.openGuard(app.Context(), cfg, opts.WaitLock)
 		if err != nil {
-			var au *fleet.AuditUnwritableError
-			if errors.As(err, &au) {
-				return fmt.Errorf("%w; nothing was changed", err)
-			}
 			return err
 		}
 		defer guard.Close()

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -168,14 +167,10 @@ func (app *App) scheduleApply(ctx context.Context, r applyRun) (int, error) {
 		return app.renderApplyDryRun(r, run)
 	}
 
-	command := "bbbfleet " + quoteArgs(app.args)
-	guard, err := fleet.OpenGuard(ctx, r.cfg, command, r.waitLock)
+	guard, err := app.openGuard(ctx, r.cfg, r.waitLock)
 	if err != nil {
-		var au *fleet.AuditUnwritableError
-		if errors.As(err, &au) {
-			return ExitUsage, fmt.Errorf("%w; nothing was changed", err)
-		}
-		return ExitFailed, err
+		code, _ := classify(err, true)
+		return code, err
 	}
 	defer guard.Close()
 
