@@ -319,7 +319,7 @@ func serveDemo(app *App, f *simfleet.Fleet, o demoOptions) error {
 		[2]string{"bbbfleet start " + ds, "power on, start, wait until ready, enable in Scalelite"},
 		[2]string{"bbbfleet servers", "with each server's Scalelite state"},
 		[2]string{fmt.Sprintf("bbbfleet schedule apply --dry-run --at %q", night), "what the schedule's night shutdown would do to each server"},
-		[2]string{fmt.Sprintf("bbbfleet schedule apply --at %q", night), "apply it: drain the pool (the lessons end), stop; run it twice"})
+		[2]string{fmt.Sprintf("bbbfleet schedule apply --at %q", night), "apply it: drain the pool (it waits for the lessons to end: about a minute), stop; run it twice"})
 	if f.New != nil {
 		try = append(try,
 			[2]string{"bbbfleet install " + f.New.Name + " --preflight-only", "is " + f.New.Name + " (no BBB yet) fit for BBB 3.0?"},
