@@ -91,20 +91,12 @@ EXIT STATUS: 0 installed and verified, 1 blocked by preflight or failed,
 }
 
 func runInstall(app *App, args []string, o bbbInstallOptions) error {
-	format, err := app.outputFormat()
+	st, err := app.setupOperation(args, "install")
 	if err != nil {
 		return err
 	}
-	servers, cfg, err := app.selectTargets(args, false)
-	if err != nil {
-		return err
-	}
-	env, err := app.newEnv(true)
-	if err != nil {
-		return err
-	}
-	defer env.Close()
-	op := env.NewOperation("install")
+	defer st.env.Close()
+	format, servers, cfg, op := st.format, st.servers, st.cfg, st.op
 	ctx := app.Context()
 	io := fleet.InstallOptions{Force: o.force, Attach: o.attach, Register: o.register, SkipScalelite: o.skipScalelite}
 
@@ -142,14 +134,8 @@ func runInstall(app *App, args []string, o bbbInstallOptions) error {
 	if format != "json" {
 		fmt.Fprintln(app.IO.Out)
 	}
-	rd := newOpRenderer(app, format, plans)
-	op.Subscribe(rd.event)
-	op.Subscribe(guard.Audit.Subscriber())
-	rd.begin()
-	outcomes := op.Apply(ctx, plans)
-	rd.end()
 	released = true
-	aerr := guard.Close()
+	outcomes, aerr := app.applyPlans(ctx, op, format, plans, guard)
 	fleet.InstallOutcomes(outcomes)
 	if err := app.renderOutcomes(format, plans, outcomes); err != nil {
 		return err

@@ -50,21 +50,54 @@ func addWaitLock(cmd *cobra.Command, d *time.Duration) {
 	cmd.Flags().DurationVar(d, "wait-lock", 0, "when another run holds the fleet lock, wait up to this long for it (default: exit 4 at once)")
 }
 
-func runOperation(app *App, args []string, r opRun) error {
+// opSetup is what every command that changes servers starts with: the
+// output format, the explicit targets, the config and one Env (the
+// caller closes it) with an Operation for action.
+type opSetup struct {
+	format  string
+	servers []fleet.Server
+	cfg     *fleet.Config
+	env     *fleet.Env
+	op      *fleet.Operation
+}
+
+func (app *App) setupOperation(args []string, action string) (*opSetup, error) {
 	format, err := app.outputFormat()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	servers, cfg, err := app.selectTargets(args, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env, err := app.newEnv(true)
 	if err != nil {
+		return nil, err
+	}
+	return &opSetup{format: format, servers: servers, cfg: cfg, env: env, op: env.NewOperation(action)}, nil
+}
+
+// applyPlans runs the plans under the guard with the live renderer and the
+// audit log subscribed, then closes the guard (its error, e.g. an audit
+// line that could not be written, is returned for the caller to print
+// after the results).
+func (app *App) applyPlans(ctx context.Context, op *fleet.Operation, format string, plans []*fleet.Plan, guard *fleet.Guard) ([]*fleet.Outcome, error) {
+	rd := newOpRenderer(app, format, plans)
+	op.Subscribe(rd.event)
+	op.Subscribe(guard.Audit.Subscriber())
+	rd.begin()
+	outcomes := op.Apply(ctx, plans)
+	rd.end()
+	return outcomes, guard.Close()
+}
+
+func runOperation(app *App, args []string, r opRun) error {
+	st, err := app.setupOperation(args, r.action)
+	if err != nil {
 		return err
 	}
-	defer env.Close()
-	op := env.NewOperation(r.action)
+	defer st.env.Close()
+	format, servers, cfg, op := st.format, st.servers, st.cfg, st.op
 	if r.parallel > 0 {
 		op.Parallel = r.parallel
 	}
@@ -98,14 +131,8 @@ func runOperation(app *App, args []string, r opRun) error {
 	if err := planConfigErrors(plans); err != nil {
 		return err // exit 2, before anything is changed
 	}
-	rd := newOpRenderer(app, format, plans)
-	op.Subscribe(rd.event)
-	op.Subscribe(guard.Audit.Subscriber())
-	rd.begin()
-	outcomes := op.Apply(ctx, plans)
-	rd.end()
 	released = true
-	aerr := guard.Close()
+	outcomes, aerr := app.applyPlans(ctx, op, format, plans, guard)
 	if err := app.renderOutcomes(format, plans, outcomes); err != nil {
 		return err
 	}
