@@ -187,31 +187,12 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 		} else {
 			h.Tags = []string{"pool"}
 		}
-		hk, err := newKey()
+		line, err := f.serveSSH(ctx, h, client.signer.PublicKey())
 		if err != nil {
 			return nil, err
 		}
-		h.HostKey = hk.signer.PublicKey()
-		addr, stop, err := h.Sim.ServeSSH(ctx, "127.0.0.1:0", hk.signer, []ssh.PublicKey{client.signer.PublicKey()})
+		url, err := f.serveAPI(ctx, h)
 		if err != nil {
-			return nil, err
-		}
-		f.stops = append(f.stops, stop)
-		h.SSHAddr = addr
-		_, port, _ := net.SplitHostPort(addr)
-		h.SSHPort, _ = strconv.Atoi(port)
-		url, stopAPI, err := h.Sim.ServeAPI(ctx, "127.0.0.1:0", nil)
-		if err != nil {
-			return nil, err
-		}
-		f.stops = append(f.stops, stopAPI)
-		h.APIURL = url
-		// bbb-web's serverURL is where its API really is, so that
-		// `bbb-conf --secret` reports the URL the config uses.
-		if err := h.Sim.Update(func(s *sim.State) error {
-			s.ServerURL = strings.TrimSuffix(url, "/bigbluebutton/api/")
-			return nil
-		}); err != nil {
 			return nil, err
 		}
 		f.Hosts = append(f.Hosts, h)
@@ -220,7 +201,7 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 			spec.Secret = ""
 		}
 		specs = append(specs, spec)
-		kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey))
+		kh = append(kh, line)
 	}
 	if o.NewServer {
 		h, spec, line, err := f.startNew(ctx, o, client.signer.PublicKey())
@@ -242,21 +223,12 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 			Secret: specSecret(specs[i], h), State: sim.ScaleliteEnabled, Load: "0.0", LoadMultiplier: "1.0", Online: true})
 	}
 	lbHost := &Host{Name: "lb", Sim: sim.NewHost(sim.NewMemStore(lb), sim.Options{Now: o.Now})}
-	lbKey, err := newKey()
+	lbLine, err := f.serveSSH(ctx, lbHost, client.signer.PublicKey())
 	if err != nil {
 		return nil, err
 	}
-	lbHost.HostKey = lbKey.signer.PublicKey()
-	lbAddr, stopLB, err := lbHost.Sim.ServeSSH(ctx, "127.0.0.1:0", lbKey.signer, []ssh.PublicKey{client.signer.PublicKey()})
-	if err != nil {
-		return nil, err
-	}
-	f.stops = append(f.stops, stopLB)
-	lbHost.SSHAddr = lbAddr
-	_, lbPort, _ := net.SplitHostPort(lbAddr)
-	lbHost.SSHPort, _ = strconv.Atoi(lbPort)
 	f.Scalelite = lbHost
-	kh = append(kh, knownhosts.Line([]string{knownhosts.Normalize(lbAddr)}, lbHost.HostKey))
+	kh = append(kh, lbLine)
 	extra := fmt.Sprintf("scalelite: {ssh_host: 127.0.0.1, container: scalelite-api, ssh: {port: %d}}\n", lbHost.SSHPort)
 	// The run lock and the audit log stay in the fleet's directory.
 	extra += fmt.Sprintf("state_dir: %q\n", filepath.Join(dir, "state"))
@@ -615,31 +587,50 @@ func (f *Fleet) startNew(ctx context.Context, o Options, client ssh.PublicKey) (
 	}
 	st.BootTime = o.Now().Add(-2 * time.Hour).Truncate(time.Hour)
 	h := &Host{Name: "new1", Tags: []string{"new"}, Sim: sim.NewHost(sim.NewMemStore(st), sim.Options{Now: o.Now})}
-	hk, err := newKey()
+	line, err := f.serveSSH(ctx, h, client)
 	if err != nil {
 		return nil, HostSpec{}, "", err
+	}
+	url, err := f.serveAPI(ctx, h)
+	if err != nil {
+		return nil, HostSpec{}, "", err
+	}
+	spec := HostSpec{Name: "new1", Host: "127.0.0.1", SSHPort: h.SSHPort, APIURL: url, Tags: h.Tags}
+	return h, spec, line, nil
+}
+
+// serveSSH gives h a new host key and an SSH server on a free loopback
+// port that accepts client, and returns h's known_hosts line.
+func (f *Fleet) serveSSH(ctx context.Context, h *Host, client ssh.PublicKey) (string, error) {
+	hk, err := newKey()
+	if err != nil {
+		return "", err
 	}
 	h.HostKey = hk.signer.PublicKey()
 	addr, stop, err := h.Sim.ServeSSH(ctx, "127.0.0.1:0", hk.signer, []ssh.PublicKey{client})
 	if err != nil {
-		return nil, HostSpec{}, "", err
+		return "", err
 	}
 	f.stops = append(f.stops, stop)
 	h.SSHAddr = addr
 	_, port, _ := net.SplitHostPort(addr)
 	h.SSHPort, _ = strconv.Atoi(port)
+	return knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey), nil
+}
+
+// serveAPI gives h its BBB API on a free loopback port and returns its URL.
+// bbb-web's serverURL is where its API really is, so that `bbb-conf
+// --secret` reports the URL the config uses.
+func (f *Fleet) serveAPI(ctx context.Context, h *Host) (string, error) {
 	url, stopAPI, err := h.Sim.ServeAPI(ctx, "127.0.0.1:0", nil)
 	if err != nil {
-		return nil, HostSpec{}, "", err
+		return "", err
 	}
 	f.stops = append(f.stops, stopAPI)
 	h.APIURL = url
-	if err := h.Sim.Update(func(s *sim.State) error {
+	err = h.Sim.Update(func(s *sim.State) error {
 		s.ServerURL = strings.TrimSuffix(url, "/bigbluebutton/api/")
 		return nil
-	}); err != nil {
-		return nil, HostSpec{}, "", err
-	}
-	spec := HostSpec{Name: "new1", Host: "127.0.0.1", SSHPort: h.SSHPort, APIURL: url, Tags: h.Tags}
-	return h, spec, knownhosts.Line([]string{knownhosts.Normalize(addr)}, h.HostKey), nil
+	})
+	return url, err
 }
