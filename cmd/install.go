@@ -121,12 +121,7 @@ func runInstall(app *App, args []string, o bbbInstallOptions) error {
 	if err != nil {
 		return err
 	}
-	released := false
-	defer func() {
-		if !released {
-			guard.Close()
-		}
-	}()
+	defer guard.Close() // applyPlans closes it; a second Close does nothing
 	plans := op.PlanInstall(ctx, servers, io)
 	if err := app.renderPreflight(format, plans); err != nil {
 		return err
@@ -134,7 +129,6 @@ func runInstall(app *App, args []string, o bbbInstallOptions) error {
 	if format != "json" {
 		fmt.Fprintln(app.IO.Out)
 	}
-	released = true
 	outcomes, aerr := app.applyPlans(ctx, op, format, plans, guard)
 	fleet.InstallOutcomes(outcomes)
 	if err := app.renderOutcomes(format, plans, outcomes); err != nil {

@@ -120,18 +120,12 @@ func runOperation(app *App, args []string, r opRun) error {
 	if err != nil {
 		return err
 	}
-	released := false
-	defer func() {
-		if !released {
-			guard.Close()
-		}
-	}()
+	defer guard.Close() // applyPlans closes it; a second Close does nothing
 
 	plans := r.plan(ctx, op, servers)
 	if err := planConfigErrors(plans); err != nil {
 		return err // exit 2, before anything is changed
 	}
-	released = true
 	outcomes, aerr := app.applyPlans(ctx, op, format, plans, guard)
 	if err := app.renderOutcomes(format, plans, outcomes); err != nil {
 		return err

@@ -135,7 +135,7 @@ func OpenGuard(ctx context.Context, cfg *Config, command string, waitLock time.D
 }
 
 // Close releases the lock and closes the audit log; it returns the audit
-// log's first write error, if any.
+// log's first write error, if any. Closing again does nothing more.
 func (g *Guard) Close() error {
 	g.Lock.Release()
 	return g.Audit.Close()
